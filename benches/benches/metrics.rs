@@ -1,0 +1,2 @@
+//! Criterion benchmarks of the metric report (issue #5).
+fn main() {}

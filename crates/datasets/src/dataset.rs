@@ -1,0 +1,172 @@
+//! The one dataset type shared by Boolean-code tasks and embedding datasets.
+
+use std::collections::BTreeMap;
+
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
+use serde::{Deserialize, Serialize};
+
+use crate::clauses::ClauseStructure;
+
+/// Targets of one split.
+///
+/// Boolean tasks use [`Targets::Binary`] (sigmoid + BCE, one column per output bit); embedding
+/// datasets use [`Targets::Classes`] (softmax + cross-entropy).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Targets {
+    /// One class id per sample, each `< n_classes`.
+    Classes {
+        /// `[N]` class ids.
+        labels: Array1<u32>,
+        /// Number of classes (the width of the output layer).
+        n_classes: usize,
+    },
+    /// `[N, C]` 0/1 targets, one column per output bit (multi-label when `C > 1`).
+    Binary(Array2<f32>),
+}
+
+impl Targets {
+    /// Number of samples.
+    pub fn len(&self) -> usize {
+        match self {
+            Targets::Classes { labels, .. } => labels.len(),
+            Targets::Binary(y) => y.nrows(),
+        }
+    }
+
+    /// True when there are no samples.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Width of the output layer these targets need: the class count, or the number of bits.
+    pub fn n_outputs(&self) -> usize {
+        match self {
+            Targets::Classes { n_classes, .. } => *n_classes,
+            Targets::Binary(y) => y.ncols(),
+        }
+    }
+
+    /// The targets of the given sample indices, in that order.
+    ///
+    /// # Panics
+    /// If an index is out of range.
+    pub fn select(&self, idx: &[usize]) -> Targets {
+        match self {
+            Targets::Classes { labels, n_classes } => Targets::Classes {
+                labels: labels.select(Axis(0), idx),
+                n_classes: *n_classes,
+            },
+            Targets::Binary(y) => Targets::Binary(y.select(Axis(0), idx)),
+        }
+    }
+
+    /// Class ids, if these are class targets.
+    pub fn labels(&self) -> Option<ArrayView1<'_, u32>> {
+        match self {
+            Targets::Classes { labels, .. } => Some(labels.view()),
+            Targets::Binary(_) => None,
+        }
+    }
+
+    /// 0/1 targets `[N, C]`, if these are binary targets.
+    pub fn binary(&self) -> Option<ArrayView2<'_, f32>> {
+        match self {
+            Targets::Classes { .. } => None,
+            Targets::Binary(y) => Some(y.view()),
+        }
+    }
+}
+
+/// Features and targets of one split (train or test).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Split {
+    /// `[N, d]` features.
+    pub x: Array2<f32>,
+    /// Targets of the same `N` samples.
+    pub y: Targets,
+}
+
+impl Split {
+    /// Number of samples.
+    pub fn len(&self) -> usize {
+        self.x.nrows()
+    }
+
+    /// True when the split has no samples.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The samples at `idx`, in that order.
+    ///
+    /// # Panics
+    /// If an index is out of range.
+    pub fn select(&self, idx: &[usize]) -> Split {
+        Split {
+            x: self.x.select(Axis(0), idx),
+            y: self.y.select(idx),
+        }
+    }
+}
+
+/// Free-form facts about where a dataset came from (file, generator, seed, attributes).
+pub type Provenance = BTreeMap<String, String>;
+
+/// A dataset: train and test splits plus what downstream code needs to interpret them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Dataset {
+    /// Short name, e.g. `boolean_codes` or the HDF5 file stem.
+    pub name: String,
+    /// Training split.
+    pub train: Split,
+    /// Test split.
+    pub test: Split,
+    /// Names of the classes or output bits, one per output (may be empty when unknown).
+    pub class_names: Vec<String>,
+    /// Clause structure of a Boolean-code task; `None` for embedding datasets.
+    pub clauses: Option<ClauseStructure>,
+    /// Where the data came from and how it was processed.
+    pub provenance: Provenance,
+}
+
+impl Dataset {
+    /// Input dimension `d`.
+    pub fn d_in(&self) -> usize {
+        self.train.x.ncols()
+    }
+
+    /// Output dimension: number of classes or of output bits.
+    pub fn n_outputs(&self) -> usize {
+        self.train.y.n_outputs()
+    }
+}
+
+/// Summary of a dataset for logs and run directories.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DatasetSummary {
+    /// Dataset name.
+    pub name: String,
+    /// Input dimension.
+    pub d_in: usize,
+    /// Output dimension.
+    pub n_outputs: usize,
+    /// Training samples.
+    pub n_train: usize,
+    /// Test samples.
+    pub n_test: usize,
+    /// Provenance facts.
+    pub provenance: Provenance,
+}
+
+impl From<&Dataset> for DatasetSummary {
+    fn from(d: &Dataset) -> Self {
+        DatasetSummary {
+            name: d.name.clone(),
+            d_in: d.d_in(),
+            n_outputs: d.n_outputs(),
+            n_train: d.train.len(),
+            n_test: d.test.len(),
+            provenance: d.provenance.clone(),
+        }
+    }
+}

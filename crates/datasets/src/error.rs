@@ -1,0 +1,97 @@
+//! Typed errors of the datasets crate.
+//!
+//! Every variant names the thing at fault (file, dataset path or config field) and the offending
+//! value, so a user can fix the input without reading the source.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong while generating or loading a dataset.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A configuration field holds a value outside its allowed range.
+    #[error("invalid config: `{field}` = {value}: {reason}")]
+    Config {
+        /// Name of the config field, as written in config files.
+        field: &'static str,
+        /// The offending value, formatted.
+        value: String,
+        /// What the allowed values are.
+        reason: String,
+    },
+    /// The HDF5 file does not exist.
+    #[error("{}: file not found", path.display())]
+    FileNotFound {
+        /// Path that was asked for.
+        path: PathBuf,
+    },
+    /// The file exists but could not be opened or read as HDF5.
+    #[error("{}: cannot read as HDF5: {message}", path.display())]
+    Hdf5 {
+        /// Path of the file.
+        path: PathBuf,
+        /// The HDF5 library's message.
+        message: String,
+    },
+    /// A dataset path inside the file is missing.
+    #[error("{}: dataset `{dataset}` not found", path.display())]
+    MissingDataset {
+        /// Path of the file.
+        path: PathBuf,
+        /// Dataset path inside the file, e.g. `train/x`.
+        dataset: String,
+    },
+    /// A dataset has the wrong number of dimensions or the wrong element type.
+    #[error("{}: dataset `{dataset}`: {message}", path.display())]
+    BadDataset {
+        /// Path of the file.
+        path: PathBuf,
+        /// Dataset path inside the file.
+        dataset: String,
+        /// What is wrong, with the value found.
+        message: String,
+    },
+    /// A feature value is NaN or infinite.
+    #[error(
+        "{}: dataset `{dataset}`: non-finite value {value} at row {row}, column {col}",
+        path.display()
+    )]
+    NonFinite {
+        /// Path of the file.
+        path: PathBuf,
+        /// Dataset path inside the file.
+        dataset: String,
+        /// Row of the first non-finite value.
+        row: usize,
+        /// Column of the first non-finite value.
+        col: usize,
+        /// The value itself (NaN, inf or -inf).
+        value: f32,
+    },
+    /// Writing a dataset failed.
+    #[error("{}: cannot write: {message}", path.display())]
+    Write {
+        /// Destination path.
+        path: PathBuf,
+        /// Underlying message.
+        message: String,
+    },
+}
+
+/// Result alias of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// Shorthand for [`Error::Config`].
+    pub(crate) fn config(
+        field: &'static str,
+        value: impl ToString,
+        reason: impl Into<String>,
+    ) -> Self {
+        Error::Config {
+            field,
+            value: value.to_string(),
+            reason: reason.into(),
+        }
+    }
+}

@@ -1,0 +1,127 @@
+//! Writing a [`Dataset`] in the embedding layout, atomically.
+//!
+//! The file is written next to its destination under a temporary name, flushed to disk, then
+//! renamed, so a reader never sees a half-written file.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use hdf5::types::VarLenUnicode;
+use ndarray::Array2;
+use serde::{Deserialize, Serialize};
+
+use crate::dataset::{Dataset, Split, Targets};
+use crate::error::{Error, Result};
+
+/// Element type of the stored features.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FloatStorage {
+    /// IEEE half precision (what the shipped embeddings use).
+    F16,
+    /// Single precision.
+    #[default]
+    F32,
+    /// Double precision.
+    F64,
+}
+
+/// Writes `data` to `path`: `train/x`, `train/y`, `test/x`, `test/y`, plus root attributes
+/// `class_names` (JSON list), `clauses` (JSON clause structure, Boolean tasks) and the
+/// provenance entries as strings.
+///
+/// Class targets are stored as `[N]` int64; binary targets as `[N, C]` uint8.
+///
+/// # Errors
+/// [`Error::Write`] naming the destination if any HDF5 call or the final rename fails.
+pub fn write_hdf5(data: &Dataset, path: impl AsRef<Path>, storage: FloatStorage) -> Result<()> {
+    let path = path.as_ref();
+    let tmp = temp_path(path);
+    let err = |message: String| Error::Write {
+        path: path.to_path_buf(),
+        message,
+    };
+    let result = (|| -> hdf5::Result<()> {
+        let file = hdf5::File::create(&tmp)?;
+        for (name, split) in [("train", &data.train), ("test", &data.test)] {
+            let g = file.create_group(name)?;
+            write_split(&g, split, storage)?;
+        }
+        write_str_attr(
+            &file,
+            "class_names",
+            &serde_json::to_string(&data.class_names).unwrap_or_default(),
+        )?;
+        if let Some(c) = &data.clauses {
+            write_str_attr(
+                &file,
+                "clauses",
+                &serde_json::to_string(c).unwrap_or_default(),
+            )?;
+        }
+        for (k, v) in &data.provenance {
+            if k != "class_names" && k != "clauses" && !file.attr_names()?.contains(k) {
+                write_str_attr(&file, k, v)?;
+            }
+        }
+        file.flush()?;
+        Ok(())
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(err(e.to_string()));
+    }
+    std::fs::File::open(&tmp)
+        .and_then(|f| f.sync_all())
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            err(e.to_string())
+        })
+}
+
+fn temp_path(path: &Path) -> PathBuf {
+    let mut name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(format!(".tmp-{}", std::process::id()));
+    path.with_file_name(name)
+}
+
+fn write_split(g: &hdf5::Group, split: &Split, storage: FloatStorage) -> hdf5::Result<()> {
+    match storage {
+        FloatStorage::F16 => {
+            let x: Array2<half::f16> = split.x.mapv(half::f16::from_f32);
+            g.new_dataset_builder().with_data(&x).create("x")?;
+        }
+        FloatStorage::F32 => {
+            g.new_dataset_builder().with_data(&split.x).create("x")?;
+        }
+        FloatStorage::F64 => {
+            let x: Array2<f64> = split.x.mapv(f64::from);
+            g.new_dataset_builder().with_data(&x).create("x")?;
+        }
+    }
+    match &split.y {
+        Targets::Classes { labels, .. } => {
+            let y = labels.mapv(i64::from);
+            g.new_dataset_builder().with_data(&y).create("y")?;
+        }
+        Targets::Binary(y) => {
+            let y = y.mapv(|v| u8::from(v > 0.5));
+            g.new_dataset_builder().with_data(&y).create("y")?;
+        }
+    }
+    Ok(())
+}
+
+fn write_str_attr(loc: &hdf5::File, name: &str, value: &str) -> hdf5::Result<()> {
+    let v =
+        VarLenUnicode::from_str(value).map_err(|e| hdf5::Error::from(e.to_string().as_str()))?;
+    loc.new_attr::<VarLenUnicode>()
+        .shape(())
+        .create(name)?
+        .as_writer()
+        .write_scalar(&v)
+}

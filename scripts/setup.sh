@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what a fresh Debian/Ubuntu machine with a Rust toolchain lacks to build, test and run fpe:
+# the HDF5 C library (libhdf5-dev, found by pkg-config), the `just` command runner, and numpy/h5py for
+# the Python interop tests. Idempotent: does nothing that is already done. Needs root (or sudo) for apt.
+set -euo pipefail
+
+need_apt=()
+pkg-config --exists hdf5 2>/dev/null || need_apt+=(libhdf5-dev pkg-config)
+if ((${#need_apt[@]})); then
+    SUDO=""
+    [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+    echo "setup: installing ${need_apt[*]} with apt-get" >&2
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
+if ! command -v just >/dev/null 2>&1; then
+    echo "setup: installing just (pip package rust-just)" >&2
+    if ! python3 -m pip install -q rust-just 2>/dev/null; then
+        echo "setup: pip failed; building just with cargo (about 1.5 minutes)" >&2
+        cargo install just --locked -q
+    fi
+    command -v pyenv >/dev/null 2>&1 && pyenv rehash || true
+fi
+
+python3 -c "import numpy, h5py" 2>/dev/null || python3 -m pip install -q numpy h5py 2>/dev/null \
+    || echo "setup: numpy/h5py not installed; the Python interop tests will say they skip" >&2
+exit 0
