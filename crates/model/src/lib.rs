@@ -1,6 +1,56 @@
 //! Masked multi-layer perceptrons for Fixed Parameter Expansion.
 //!
-//! This crate will own (issue #3): the `Mlp` of any depth with per-layer weight, bias and binary
-//! mask; manual forward and backward passes for BCE-with-logits and softmax cross-entropy;
-//! mask-aware Adam and momentum SGD with decoupled weight decay; a deterministic parallel training
-//! loop; a kernel seam for nnz-proportional and GPU kernels; checkpoints and `.npz` export.
+//! - [`Mlp`] of any depth: [`Layer`]s with weight `[out, in]`, bias `[out]` and a binary mask;
+//!   ReLU between layers; PyTorch's default init ([`MlpConfig::init`]). Batch is axis 0,
+//!   everything is `f32`.
+//! - **Mask invariant**: an inactive weight is exactly `0.0` after construction, every optimiser
+//!   step ([`Optimizer`]: Adam, momentum SGD, decoupled weight decay), every load and save.
+//! - **Manual backprop** ([`Workspace::loss_grad`]) for BCE-with-logits and softmax
+//!   cross-entropy ([`TargetsRef`]), parallel over fixed 64-sample chunks with a fixed-order
+//!   reduction, so results are bit-identical on any number of threads.
+//! - **Kernel seam** ([`LayerKernel`], [`KernelPolicy`]): the forward, input-gradient and
+//!   weight-gradient products of each layer.
+//! - **Training** ([`Trainer::fit`]) with [`TrainHooks`] and a clean [`Error::NonFinite`] on
+//!   divergence; [`evaluate`], [`accuracy`].
+//! - **Checkpoints** ([`Checkpoint`]: magic, version, checksum, atomic writes) and `.npz`
+//!   export ([`export_npz`]: arrays `weight_l`, `bias_l`, `mask_l`).
+//!
+//! ```
+//! use fpe_model::{KernelPolicy, MlpConfig, NoHooks, OptimizerConfig, TargetsRef, Trainer, evaluate};
+//! use ndarray::{Array1, Array2};
+//! use rand_chacha::{ChaCha8Rng, rand_core::SeedableRng};
+//!
+//! let mut rng = ChaCha8Rng::seed_from_u64(0);
+//! // Learn y = x0 XOR x1 from the four corners.
+//! let x = Array2::from_shape_vec((4, 2), vec![0., 0., 0., 1., 1., 0., 1., 1.]).unwrap();
+//! let y = Array2::from_shape_vec((4, 1), vec![0., 1., 1., 0.]).unwrap();
+//! let mlp = MlpConfig { d_in: 2, hidden: vec![16], d_out: 1 }.init(&mut rng)?;
+//! let opt = OptimizerConfig::Adam { lr: 0.05, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 };
+//! let mut trainer = Trainer::new(mlp, opt, KernelPolicy::Dense)?;
+//! trainer.fit(x.view(), TargetsRef::Binary(y.view()), 300, 4, &mut rng, &mut NoHooks)?;
+//! let (_, acc) = evaluate(&trainer.mlp, x.view(), TargetsRef::Binary(y.view()));
+//! assert_eq!(acc.accuracy, 1.0);
+//! # Ok::<(), fpe_model::Error>(())
+//! ```
+
+mod backprop;
+mod checkpoint;
+mod error;
+mod kernel;
+mod layer;
+mod loss;
+mod mlp;
+mod npz;
+mod optim;
+mod train;
+
+pub use backprop::{CHUNK_ROWS, Grads, Workspace, unmasked_weight_grad};
+pub use checkpoint::{Checkpoint, FORMAT_VERSION, MAGIC, write_atomic};
+pub use error::{Error, Result};
+pub use kernel::{DenseKernel, KernelPolicy, LayerKernel};
+pub use layer::Layer;
+pub use loss::{Accuracy, TargetsRef, accuracy, loss, predict_classes};
+pub use mlp::{Mlp, MlpConfig};
+pub use npz::export_npz;
+pub use optim::{LayerSlots, Optimizer, OptimizerConfig, OptimizerState};
+pub use train::{EpochReport, NoHooks, StepContext, TrainHooks, Trainer, evaluate};

@@ -1,0 +1,326 @@
+//! Checkpoints: model, masks, optimiser state, counters and the caller's RNG state.
+//!
+//! File layout (little-endian):
+//!
+//! | bytes | content |
+//! |---|---|
+//! | 8 | magic `FPECKPT\0` |
+//! | 4 | format version ([`FORMAT_VERSION`]) |
+//! | 8 | payload length in bytes |
+//! | 8 | FNV-1a 64 checksum of the payload |
+//! | … | payload: bincode 1 (fixed-width integers) of [`Checkpoint`] |
+//!
+//! Writes go to a temporary file in the same directory, are flushed with `fsync`, then renamed
+//! over the destination, so a crash never leaves a half-written checkpoint. Reading distinguishes
+//! a foreign file, another format version, a truncated file, a corrupt payload and an
+//! inconsistent model, each with its own [`Error`] variant.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use bincode::Options;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::mlp::Mlp;
+use crate::optim::{Optimizer, OptimizerConfig, OptimizerState};
+
+/// First bytes of every checkpoint file.
+pub const MAGIC: &[u8; 8] = b"FPECKPT\0";
+/// Format version written and read by this build.
+pub const FORMAT_VERSION: u32 = 1;
+const HEADER_LEN: usize = 8 + 4 + 8 + 8;
+
+/// Everything needed to resume training bit-identically.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    /// The model with its masks.
+    pub mlp: Mlp,
+    /// Optimiser hyper-parameters and state, if training is to resume.
+    #[serde(with = "optimizer_repr")]
+    pub optimizer: Option<(OptimizerConfig, OptimizerState)>,
+    /// Epochs completed.
+    pub epoch: usize,
+    /// Optimiser steps taken.
+    pub step: u64,
+    /// The caller's serialised batch-RNG state (opaque bytes), if any.
+    pub rng: Option<Vec<u8>>,
+    /// Free-form facts (arm, seed, config hash…).
+    pub meta: BTreeMap<String, String>,
+}
+
+impl Checkpoint {
+    /// A checkpoint of a model alone.
+    pub fn of_model(mlp: Mlp) -> Self {
+        Checkpoint {
+            mlp,
+            optimizer: None,
+            epoch: 0,
+            step: 0,
+            rng: None,
+            meta: BTreeMap::new(),
+        }
+    }
+
+    /// The optimiser, rebuilt and checked against the model.
+    ///
+    /// # Errors
+    /// As [`Optimizer::with_state`]; `Ok(None)` when the checkpoint has no optimiser.
+    pub fn optimizer(&self) -> Result<Option<Optimizer>> {
+        self.optimizer
+            .as_ref()
+            .map(|(c, s)| Optimizer::with_state(*c, s.clone(), &self.mlp))
+            .transpose()
+    }
+
+    /// Serialises to bytes (header + payload).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let payload = options()
+            .serialize(self)
+            .expect("a checkpoint always serialises");
+        let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+        out.extend_from_slice(&fnv1a(&payload).to_le_bytes());
+        out.extend_from_slice(&payload);
+        out
+    }
+
+    /// Parses bytes; `path` only names the source in errors.
+    ///
+    /// # Errors
+    /// [`Error::NotCheckpoint`], [`Error::CheckpointVersion`], [`Error::CheckpointTruncated`],
+    /// [`Error::CheckpointChecksum`] or [`Error::CheckpointPayload`].
+    pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Self> {
+        let p = || path.to_path_buf();
+        if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
+            return Err(Error::NotCheckpoint {
+                path: p(),
+                reason: "magic bytes `FPECKPT` missing".into(),
+            });
+        }
+        if bytes.len() < HEADER_LEN {
+            return Err(Error::CheckpointTruncated {
+                path: p(),
+                expected: HEADER_LEN as u64,
+                found: bytes.len() as u64,
+            });
+        }
+        let version = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
+        if version != FORMAT_VERSION {
+            return Err(Error::CheckpointVersion {
+                path: p(),
+                found: version,
+                supported: FORMAT_VERSION,
+            });
+        }
+        let len = u64::from_le_bytes(bytes[12..20].try_into().expect("8 bytes"));
+        let sum = u64::from_le_bytes(bytes[20..28].try_into().expect("8 bytes"));
+        let payload = &bytes[HEADER_LEN..];
+        if (payload.len() as u64) < len {
+            return Err(Error::CheckpointTruncated {
+                path: p(),
+                expected: len,
+                found: payload.len() as u64,
+            });
+        }
+        if payload.len() as u64 > len {
+            return Err(Error::CheckpointPayload {
+                path: p(),
+                reason: format!(
+                    "{} trailing bytes after the payload",
+                    payload.len() as u64 - len
+                ),
+            });
+        }
+        let found = fnv1a(payload);
+        if found != sum {
+            return Err(Error::CheckpointChecksum {
+                path: p(),
+                expected: sum,
+                found,
+            });
+        }
+        let ck: Checkpoint = options()
+            .with_limit(len)
+            .deserialize(payload)
+            .map_err(|e| Error::CheckpointPayload {
+                path: p(),
+                reason: e.to_string(),
+            })?;
+        ck.validate().map_err(|e| Error::CheckpointPayload {
+            path: p(),
+            reason: e.to_string(),
+        })?;
+        Ok(ck)
+    }
+
+    /// Checks the model's shapes, the mask invariant and the optimiser state.
+    fn validate(&self) -> Result<()> {
+        for (l, layer) in self.mlp.layers().iter().enumerate() {
+            if layer.mask().dim() != layer.weight().dim() || layer.bias().len() != layer.d_out() {
+                return Err(Error::shape(
+                    format!("layer {l}"),
+                    layer.weight().shape(),
+                    layer.mask().shape(),
+                ));
+            }
+        }
+        Mlp::from_layers(self.mlp.layers().to_vec())?;
+        self.mlp.check_masks()?;
+        self.optimizer()?;
+        Ok(())
+    }
+
+    /// Writes atomically: temporary file, `fsync`, rename.
+    ///
+    /// # Errors
+    /// [`Error::Io`] naming the path.
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        write_atomic(path.as_ref(), &self.to_bytes())
+    }
+
+    /// Reads a checkpoint file.
+    ///
+    /// # Errors
+    /// [`Error::Io`] if it cannot be read, otherwise as [`Checkpoint::from_bytes`].
+    pub fn load(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        Checkpoint::from_bytes(&bytes, path)
+    }
+}
+
+/// The optimiser config is an internally tagged enum (for readable TOML), which bincode cannot
+/// decode; inside a checkpoint it travels as an externally tagged mirror.
+mod optimizer_repr {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use crate::optim::{OptimizerConfig, OptimizerState};
+
+    #[derive(Serialize, Deserialize)]
+    enum Repr {
+        Adam {
+            lr: f32,
+            beta1: f32,
+            beta2: f32,
+            eps: f32,
+            weight_decay: f32,
+        },
+        Sgd {
+            lr: f32,
+            momentum: f32,
+            weight_decay: f32,
+        },
+    }
+
+    type Pair = Option<(OptimizerConfig, OptimizerState)>;
+
+    pub(super) fn serialize<S: Serializer>(v: &Pair, s: S) -> Result<S::Ok, S::Error> {
+        let repr = v.as_ref().map(|(c, st)| {
+            let r = match *c {
+                OptimizerConfig::Adam {
+                    lr,
+                    beta1,
+                    beta2,
+                    eps,
+                    weight_decay,
+                } => Repr::Adam {
+                    lr,
+                    beta1,
+                    beta2,
+                    eps,
+                    weight_decay,
+                },
+                OptimizerConfig::Sgd {
+                    lr,
+                    momentum,
+                    weight_decay,
+                } => Repr::Sgd {
+                    lr,
+                    momentum,
+                    weight_decay,
+                },
+            };
+            (r, st)
+        });
+        repr.serialize(s)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Pair, D::Error> {
+        let repr: Option<(Repr, OptimizerState)> = Option::deserialize(d)?;
+        Ok(repr.map(|(r, st)| {
+            let c = match r {
+                Repr::Adam {
+                    lr,
+                    beta1,
+                    beta2,
+                    eps,
+                    weight_decay,
+                } => OptimizerConfig::Adam {
+                    lr,
+                    beta1,
+                    beta2,
+                    eps,
+                    weight_decay,
+                },
+                Repr::Sgd {
+                    lr,
+                    momentum,
+                    weight_decay,
+                } => OptimizerConfig::Sgd {
+                    lr,
+                    momentum,
+                    weight_decay,
+                },
+            };
+            (c, st)
+        }))
+    }
+}
+
+fn options() -> impl Options {
+    bincode::DefaultOptions::new()
+        .with_fixint_encoding()
+        .with_little_endian()
+}
+
+/// 64-bit FNV-1a hash.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same directory, `fsync`ed, then
+/// renamed over `path`.
+///
+/// # Errors
+/// [`Error::Io`] naming the path.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(format!(".tmp-{}", std::process::id()));
+    let tmp: PathBuf = path.with_file_name(name);
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            // Persist the rename itself; not every platform can open a directory.
+            if let Ok(d) = std::fs::File::open(dir) {
+                let _ = d.sync_all();
+            }
+        }
+        Ok(())
+    })();
+    result.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::io(path, e)
+    })
+}
