@@ -254,6 +254,23 @@ impl Optimizer {
         self.state = OptimizerState::zeros(mlp, self.config.n_slots());
     }
 
+    /// Zeroes the state of every inactive weight of `mlp` (call after masks change, e.g. when
+    /// dynamic sparsity drops weights), so a later regrowth starts from zero moments.
+    ///
+    /// # Panics
+    /// If the state does not match the model's shapes.
+    pub fn zero_inactive(&mut self, mlp: &Mlp) {
+        for (layer, slots) in mlp.layers().iter().zip(&mut self.state.layers) {
+            for slot in &mut slots.w {
+                Zip::from(slot).and(layer.mask()).for_each(|v, &on| {
+                    if !on {
+                        *v = 0.0;
+                    }
+                });
+            }
+        }
+    }
+
     /// One update of every parameter of `mlp` from `grads`.
     ///
     /// # Panics
