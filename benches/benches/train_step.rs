@@ -1,45 +1,53 @@
-//! One training step (forward + backward + Adam) at batch 256, dense kernels.
+//! One training step (forward + backward + Adam) at batch 256 for the configurations of
+//! `fpe bench` ([`fpe_model::step_cases`]): Boolean 64→256→16 dense and its FPE shapes at
+//! α ∈ {2, 4, 8, 16} (same nnz), embedding 256→32→10 dense and α = 4, and a 5-layer embedding
+//! MLP. Expanded configurations run with the automatic kernel choice (`auto`) and, for
+//! comparison, with masked dense products (`dense`).
 //!
-//! `RAYON_NUM_THREADS=1 cargo bench -p fpe-benches --bench train_step` for one core.
+//! `RAYON_NUM_THREADS=1 cargo bench -p fpe-benches --bench train_step` for one core;
+//! `-- auto/` or `-- boolean` filters.
+
+use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use fpe_model::{
-    Grads, KernelPolicy, MlpConfig, Optimizer, OptimizerConfig, TargetsRef, Workspace,
-};
-use ndarray::Array2;
-use rand::Rng;
+use fpe_model::{Grads, KernelPolicy, Optimizer, OptimizerConfig, StepCase, Workspace};
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::SeedableRng;
 
-fn step(c: &mut Criterion) {
+const BATCH: usize = 256;
+
+fn bench_case(c: &mut Criterion, case: &StepCase, policy: KernelPolicy) {
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    let mut mlp = case.build(&mut rng).expect("benchmark model");
+    let (x, y) = case.batch(BATCH, &mut rng);
+    let mut ws = Workspace::new(&mlp, policy);
+    let mut g = Grads::zeros_like(&mlp);
+    let mut opt = Optimizer::new(OptimizerConfig::default(), &mlp).expect("Adam");
     let mut group = c.benchmark_group("train_step");
-    for (name, widths) in [
-        ("boolean_64_256_16", vec![64usize, 256, 16]),
-        ("embed_256_32_10", vec![256, 32, 10]),
-    ] {
-        let mut rng = ChaCha8Rng::seed_from_u64(0);
-        let cfg = MlpConfig {
-            d_in: widths[0],
-            hidden: vec![widths[1]],
-            d_out: widths[2],
-        };
-        let mut mlp = cfg.init(&mut rng).unwrap();
-        let x = Array2::from_shape_simple_fn((256, widths[0]), || rng.random_range(0.0f32..1.0));
-        let y = Array2::from_shape_simple_fn((256, widths[2]), || {
-            f32::from(u8::from(rng.random_bool(0.5)))
-        });
-        let mut ws = Workspace::new(&mlp, KernelPolicy::Dense);
-        let mut g = Grads::zeros_like(&mlp);
-        let mut opt = Optimizer::new(OptimizerConfig::default(), &mlp).unwrap();
-        group.throughput(Throughput::Elements(256));
-        group.bench_function(BenchmarkId::new("dense", name), |b| {
-            b.iter(|| {
-                ws.loss_grad(&mlp, x.view(), TargetsRef::Binary(y.view()), &mut g);
-                opt.step(&mut mlp, &g);
-            })
-        });
-    }
+    group
+        .throughput(Throughput::Elements(BATCH as u64))
+        .sample_size(20)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2));
+    group.bench_function(BenchmarkId::new(policy.name(), &case.name), |b| {
+        b.iter(|| {
+            let loss = ws.loss_grad(&mlp, x.view(), y.view(), &mut g);
+            opt.step(&mut mlp, &g);
+            loss
+        })
+    });
     group.finish();
+}
+
+fn step(c: &mut Criterion) {
+    for case in fpe_model::step_cases() {
+        if case.alpha == 1 {
+            bench_case(c, &case, KernelPolicy::Dense);
+        } else {
+            bench_case(c, &case, KernelPolicy::Auto);
+            bench_case(c, &case, KernelPolicy::Dense);
+        }
+    }
 }
 
 criterion_group!(benches, step);

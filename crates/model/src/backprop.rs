@@ -1,15 +1,22 @@
 //! Manual backpropagation, parallel over fixed-size sample chunks and bit-deterministic.
 //!
 //! A batch is cut into chunks of [`CHUNK_ROWS`] samples. Each chunk's forward and backward pass
-//! runs on its own (in parallel with rayon) into its own buffers; the chunk gradients and losses
-//! are then summed in chunk order. The chunking depends only on the batch size, never on the
-//! number of threads, so 1, 2 or 8 threads give bit-identical gradients. Buffers live in a
-//! [`Workspace`] and are reused from step to step: no allocation in the inner loop.
+//! runs on its own (in parallel with rayon, or one after the other when the work is too small
+//! to pay for waking threads) into its own buffers; the chunk gradients and losses are then
+//! summed in chunk order. The chunking depends only on the batch size, never on the number of
+//! threads or on whether chunks ran in parallel, so 1, 2 or 8 threads give bit-identical
+//! gradients. Buffers live in a [`Workspace`] and are reused from step to step: no allocation
+//! in the inner loop.
+//!
+//! Activations and deltas are stored feature-major (each neuron's batch vector contiguous), the
+//! layout the gathered kernel vectorises over. Weight gradients of kernels that
+//! [pack](LayerKernel::packs_weight_grad) them are reduced over chunks packed (one value per
+//! active weight) and unpacked once.
 
-use ndarray::{Array1, Array2, ArrayView2, Zip, s};
+use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, Zip, s};
 use rayon::prelude::*;
 
-use crate::kernel::{KernelPolicy, LayerKernel, relu};
+use crate::kernel::{KernelPolicy, LayerKernel};
 use crate::loss::{TargetsRef, loss_sum_and_grad, loss_terms};
 use crate::mlp::Mlp;
 
@@ -54,35 +61,104 @@ impl Grads {
     }
 }
 
+/// A chunk's weight gradient of one layer: dense `[out, in]`, or packed (one value per active
+/// weight) when the layer's kernel [packs](LayerKernel::packs_weight_grad).
+enum GradBuf {
+    Dense(Array2<f32>),
+    Packed(Vec<f32>),
+}
+
 /// Per-chunk scratch: post-activation outputs, deltas and gradients of every layer.
+///
+/// Activations and deltas are stored *feature-major*: buffer `l` holds `[width_l, rows]` and
+/// kernels see it as a `[rows, width_l]` view with batch stride 1 (see [`fm_view`]). Dense
+/// kernels do not care; gathered kernels run their vector loops over the batch. `xt` holds a
+/// feature-major copy of the chunk's inputs when the first layer's kernel prefers it.
 struct ChunkBuf {
-    acts: Vec<Array2<f32>>,
-    deltas: Vec<Array2<f32>>,
-    gw: Vec<Array2<f32>>,
+    loss: f64,
+    xt: Vec<f32>,
+    acts: Vec<Vec<f32>>,
+    deltas: Vec<Vec<f32>>,
+    gw: Vec<GradBuf>,
     gb: Vec<Array1<f32>>,
 }
 
 impl ChunkBuf {
-    fn new(mlp: &Mlp) -> Self {
+    fn new(mlp: &Mlp, kernels: &[Box<dyn LayerKernel>]) -> Self {
         let widths: Vec<usize> = mlp.layers().iter().map(|l| l.d_out()).collect();
+        let xt_len = if kernels[0].prefers_feature_major() {
+            mlp.d_in() * CHUNK_ROWS
+        } else {
+            0
+        };
         ChunkBuf {
-            acts: widths
-                .iter()
-                .map(|&w| Array2::zeros((CHUNK_ROWS, w)))
-                .collect(),
-            deltas: widths
-                .iter()
-                .map(|&w| Array2::zeros((CHUNK_ROWS, w)))
-                .collect(),
+            loss: 0.0,
+            xt: vec![0.0; xt_len],
+            acts: widths.iter().map(|&w| vec![0.0; w * CHUNK_ROWS]).collect(),
+            deltas: widths.iter().map(|&w| vec![0.0; w * CHUNK_ROWS]).collect(),
             gw: mlp
                 .layers()
                 .iter()
-                .map(|l| Array2::zeros(l.weight().dim()))
+                .zip(kernels)
+                .map(|(l, k)| {
+                    if k.packs_weight_grad() {
+                        GradBuf::Packed(vec![0.0; l.nnz()])
+                    } else {
+                        GradBuf::Dense(Array2::zeros(l.weight().dim()))
+                    }
+                })
                 .collect(),
             gb: widths.iter().map(|&w| Array1::zeros(w)).collect(),
         }
     }
 }
+
+/// A `[rows, width]` view with batch stride 1 of the feature-major buffer `buf`.
+fn fm_view(buf: &[f32], rows: usize, width: usize) -> ArrayView2<'_, f32> {
+    ArrayView2::from_shape((width, rows), &buf[..width * rows])
+        .expect("buffer sized for CHUNK_ROWS")
+        .reversed_axes()
+}
+
+/// Mutable [`fm_view`].
+fn fm_view_mut(buf: &mut [f32], rows: usize, width: usize) -> ArrayViewMut2<'_, f32> {
+    ArrayViewMut2::from_shape((width, rows), &mut buf[..width * rows])
+        .expect("buffer sized for CHUNK_ROWS")
+        .reversed_axes()
+}
+
+/// Copies `x` `[rows, d]` into `out` feature-major (`out[i·rows + b] = x[b, i]`).
+fn transpose_into(x: ArrayView2<'_, f32>, out: &mut [f32]) {
+    let (rows, d) = x.dim();
+    let out = &mut out[..rows * d];
+    match x.as_slice() {
+        Some(s) => {
+            // Eight samples at a time: their rows stay in cache while each feature's eight
+            // values are written contiguously.
+            for b0 in (0..rows).step_by(8) {
+                let b1 = (b0 + 8).min(rows);
+                let src = &s[b0 * d..b1 * d];
+                for i in 0..d {
+                    let dst = &mut out[i * rows + b0..i * rows + b1];
+                    for (k, v) in dst.iter_mut().enumerate() {
+                        *v = src[k * d + i];
+                    }
+                }
+            }
+        }
+        None => {
+            for ((b, i), &v) in x.indexed_iter() {
+                out[i * rows + b] = v;
+            }
+        }
+    }
+}
+
+/// Multiply-adds per chunk below which [`Workspace::loss_grad`] runs its chunks on the calling
+/// thread: waking rayon's workers costs about as much as the work. Measured on the 2-core
+/// development machine at batch 256: two threads gained nothing up to 64→128→16 (2M per chunk)
+/// and 1.4× at 64→256→16 (4M). Results are identical either way.
+const PARALLEL_MIN_CHUNK_WORK: usize = 1 << 20;
 
 /// Reusable buffers and per-layer kernels for [`Workspace::loss_grad`].
 pub struct Workspace {
@@ -90,16 +166,32 @@ pub struct Workspace {
     widths: Vec<usize>,
     kernels: Vec<Box<dyn LayerKernel>>,
     bufs: Vec<ChunkBuf>,
+    /// Multiply-adds of one chunk's forward and backward pass (an estimate).
+    chunk_work: usize,
 }
 
 impl Workspace {
     /// Buffers for `mlp` with kernels chosen by `policy`.
     pub fn new(mlp: &Mlp, policy: KernelPolicy) -> Self {
+        let kernels = policy.build(mlp);
+        let per_sample: usize = mlp
+            .layers()
+            .iter()
+            .zip(&kernels)
+            .map(|(l, k)| {
+                if k.packs_weight_grad() {
+                    l.nnz()
+                } else {
+                    l.d_out() * l.d_in()
+                }
+            })
+            .sum();
         Workspace {
             policy,
             widths: mlp.widths(),
-            kernels: policy.build(mlp),
+            kernels,
             bufs: Vec::new(),
+            chunk_work: 3 * per_sample * CHUNK_ROWS,
         }
     }
 
@@ -114,6 +206,10 @@ impl Workspace {
     }
 
     /// Mean loss of the batch and its gradients, written into `grads`.
+    ///
+    /// Chunks run in parallel on the current rayon pool when there is more than one chunk,
+    /// more than one thread and enough work per chunk; otherwise one after the other. The
+    /// chunking and the reduction order are the same either way, so the results are too.
     ///
     /// # Shapes
     /// `x`: `[batch, d_in]`; `y`: `batch` targets.
@@ -146,40 +242,59 @@ impl Workspace {
         let n = x.nrows();
         let n_chunks = n.div_ceil(CHUNK_ROWS);
         while self.bufs.len() < n_chunks {
-            self.bufs.push(ChunkBuf::new(mlp));
+            self.bufs.push(ChunkBuf::new(mlp, &self.kernels));
         }
         let scale = 1.0 / loss_terms(y) as f32;
         let kernels = &self.kernels;
         let run = |(c, buf): (usize, &mut ChunkBuf)| {
             let (a, b) = (c * CHUNK_ROWS, ((c + 1) * CHUNK_ROWS).min(n));
-            chunk_pass(
+            buf.loss = chunk_pass(
                 mlp,
                 kernels,
                 x.slice(s![a..b, ..]),
                 y.slice(a, b),
                 scale,
                 buf,
-            )
+            );
         };
-        let losses: Vec<f64> = if n_chunks == 1 {
-            vec![run((0, &mut self.bufs[0]))]
+        let parallel = n_chunks > 1
+            && self.chunk_work >= PARALLEL_MIN_CHUNK_WORK
+            && rayon::current_num_threads() > 1;
+        let bufs = &mut self.bufs[..n_chunks];
+        if parallel {
+            bufs.par_iter_mut().enumerate().for_each(run);
         } else {
-            self.bufs[..n_chunks]
-                .par_iter_mut()
-                .enumerate()
-                .map(run)
-                .collect()
-        };
+            bufs.iter_mut().enumerate().for_each(run);
+        }
+        let loss: f64 = bufs.iter().map(|b| b.loss).sum();
         // Fixed-order reduction: chunk 0, then 1, … whatever the thread count.
-        for l in 0..mlp.depth() {
-            grads.w[l].assign(&self.bufs[0].gw[l]);
-            grads.b[l].assign(&self.bufs[0].gb[l]);
-            for buf in &self.bufs[1..n_chunks] {
-                grads.w[l] += &buf.gw[l];
+        let (first, rest) = bufs.split_at_mut(1);
+        let first = &mut first[0];
+        for (l, layer) in mlp.layers().iter().enumerate() {
+            grads.b[l].assign(&first.gb[l]);
+            for buf in rest.iter() {
                 grads.b[l] += &buf.gb[l];
             }
+            match &mut first.gw[l] {
+                GradBuf::Dense(g0) => {
+                    grads.w[l].assign(g0);
+                    for buf in rest.iter() {
+                        if let GradBuf::Dense(g) = &buf.gw[l] {
+                            grads.w[l] += g;
+                        }
+                    }
+                }
+                GradBuf::Packed(p0) => {
+                    for buf in rest.iter() {
+                        if let GradBuf::Packed(p) = &buf.gw[l] {
+                            p0.iter_mut().zip(p).for_each(|(a, &b)| *a += b);
+                        }
+                    }
+                    kernels[l].unpack_weight_grad(layer, p0, grads.w[l].view_mut());
+                }
+            }
         }
-        losses.iter().sum::<f64>() / loss_terms(y) as f64
+        loss / loss_terms(y) as f64
     }
 }
 
@@ -192,54 +307,64 @@ fn chunk_pass(
     scale: f32,
     buf: &mut ChunkBuf,
 ) -> f64 {
+    let ChunkBuf {
+        loss: _,
+        xt,
+        acts,
+        deltas,
+        gw,
+        gb,
+    } = buf;
     let rows = x.nrows();
     let depth = mlp.depth();
     let layers = mlp.layers();
+    let x = if xt.is_empty() {
+        x
+    } else {
+        transpose_into(x, xt);
+        fm_view(xt, rows, mlp.d_in())
+    };
     for l in 0..depth {
-        let (done, rest) = buf.acts.split_at_mut(l);
+        let (done, rest) = acts.split_at_mut(l);
         let input = if l == 0 {
             x
         } else {
-            done[l - 1].slice(s![..rows, ..])
+            fm_view(&done[l - 1], rows, layers[l].d_in())
         };
-        let mut z = rest[0].slice_mut(s![..rows, ..]);
-        kernels[l].forward(&layers[l], input, z.view_mut());
+        let z = fm_view_mut(&mut rest[0], rows, layers[l].d_out());
         if l + 1 < depth {
-            z.mapv_inplace(relu);
+            kernels[l].forward_relu(&layers[l], input, z);
+        } else {
+            kernels[l].forward(&layers[l], input, z);
         }
     }
+    let d_out = mlp.d_out();
     let loss = loss_sum_and_grad(
-        buf.acts[depth - 1].slice(s![..rows, ..]),
+        fm_view(&acts[depth - 1], rows, d_out),
         y,
         scale,
-        buf.deltas[depth - 1].slice_mut(s![..rows, ..]),
+        fm_view_mut(&mut deltas[depth - 1], rows, d_out),
     );
     for l in (0..depth).rev() {
+        let layer = &layers[l];
         let input = if l == 0 {
             x
         } else {
-            buf.acts[l - 1].slice(s![..rows, ..])
+            fm_view(&acts[l - 1], rows, layer.d_in())
         };
-        let (below, here) = buf.deltas.split_at_mut(l);
-        let delta = here[0].slice(s![..rows, ..]);
-        kernels[l].weight_grad(
-            &layers[l],
-            input,
-            delta,
-            buf.gw[l].view_mut(),
-            buf.gb[l].view_mut(),
-        );
+        let (below, here) = deltas.split_at_mut(l);
+        let delta = fm_view(&here[0], rows, layer.d_out());
+        match &mut gw[l] {
+            GradBuf::Dense(g) => {
+                kernels[l].weight_grad(layer, input, delta, g.view_mut(), gb[l].view_mut());
+            }
+            GradBuf::Packed(g) => {
+                kernels[l].weight_grad_packed(layer, input, delta, g, gb[l].view_mut());
+            }
+        }
         if l > 0 {
-            let mut gin = below[l - 1].slice_mut(s![..rows, ..]);
-            kernels[l].input_grad(&layers[l], delta, gin.view_mut());
-            // ReLU derivative: pass the gradient where the activation was positive.
-            Zip::from(&mut gin)
-                .and(buf.acts[l - 1].slice(s![..rows, ..]))
-                .for_each(|g, &a| {
-                    if a <= 0.0 {
-                        *g = 0.0;
-                    }
-                });
+            let gin = fm_view_mut(&mut below[l - 1], rows, layer.d_in());
+            kernels[l].input_grad_relu(layer, delta, input, gin);
         }
     }
     loss

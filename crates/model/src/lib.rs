@@ -9,7 +9,10 @@
 //!   cross-entropy ([`TargetsRef`]), parallel over fixed 64-sample chunks with a fixed-order
 //!   reduction, so results are bit-identical on any number of threads.
 //! - **Kernel seam** ([`LayerKernel`], [`KernelPolicy`]): the forward, input-gradient and
-//!   weight-gradient products of each layer.
+//!   weight-gradient products of each layer. [`DenseKernel`] uses matrixmultiply; the gathered
+//!   kernel walks per-row and per-column index lists of the active weights, so its cost follows
+//!   nnz, not width. [`KernelPolicy::Auto`] (the default) picks gathered below density
+//!   [`AUTO_GATHER_BELOW`]; both agree to 1e-5 and are bit-deterministic across thread counts.
 //! - **Training** ([`Trainer::fit`]) with [`TrainHooks`] and a clean [`Error::NonFinite`] on
 //!   divergence; [`evaluate`], [`accuracy`].
 //! - **Checkpoints** ([`Checkpoint`]: magic, version, checksum, atomic writes) and `.npz`
@@ -36,21 +39,27 @@
 mod backprop;
 mod checkpoint;
 mod error;
+mod gathered;
+mod isa;
 mod kernel;
+mod lanes;
 mod layer;
 mod loss;
 mod mlp;
 mod npz;
 mod optim;
+mod synthetic;
 mod train;
 
 pub use backprop::{CHUNK_ROWS, Grads, Workspace, unmasked_weight_grad};
 pub use checkpoint::{Checkpoint, FORMAT_VERSION, MAGIC, write_atomic};
 pub use error::{Error, Result};
-pub use kernel::{DenseKernel, KernelPolicy, LayerKernel};
+pub use gathered::GatheredKernel;
+pub use kernel::{AUTO_GATHER_BELOW, DenseKernel, KernelPolicy, LayerKernel};
 pub use layer::Layer;
 pub use loss::{Accuracy, TargetsRef, accuracy, loss, predict_classes};
 pub use mlp::{Mlp, MlpConfig};
 pub use npz::export_npz;
 pub use optim::{LayerSlots, Optimizer, OptimizerConfig, OptimizerState};
+pub use synthetic::{StepCase, Targets, expanded_like, step_cases};
 pub use train::{EpochReport, NoHooks, StepContext, TrainHooks, Trainer, evaluate};
