@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian/Ubuntu machine with a Rust toolchain lacks to build, test and run fpe:
-# the HDF5 C library (libhdf5-dev, found by pkg-config), the `just` command runner, and numpy/h5py for
-# the Python interop tests. Idempotent: does nothing that is already done. Needs root (or sudo) for apt.
+# the HDF5 C library (libhdf5-dev, found by pkg-config), fontconfig headers and a font for the plots of
+# `fpe report` (plotters links fontconfig/freetype at build time and needs a font at run time), the
+# `just` command runner, and numpy/h5py for the Python interop tests. Idempotent: does nothing that is
+# already done. Needs root (or sudo) for apt.
 set -euo pipefail
 
 need_apt=()
 pkg-config --exists hdf5 2>/dev/null || need_apt+=(libhdf5-dev pkg-config)
+pkg-config --exists fontconfig 2>/dev/null || need_apt+=(libfontconfig1-dev pkg-config)
+if ! { command -v fc-list >/dev/null 2>&1 && [[ -n $(fc-list 2>/dev/null | head -n 1) ]]; } \
+    && [[ ! -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]]; then
+    need_apt+=(fonts-dejavu-core)
+fi
 if ((${#need_apt[@]})); then
     SUDO=""
     [[ $(id -u) -ne 0 ]] && SUDO="sudo"

@@ -1,0 +1,298 @@
+//! End-to-end tests of the `fpe` program: a tiny sweep that resumes without recomputing, a report
+//! rebuilt from result files, SIGKILL at random moments, and thread-count invariance.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+/// The `fpe` binary next to this test's executable, (re)built once per test process so the tests
+/// never run a stale binary (a no-op when it is up to date).
+fn fpe() -> PathBuf {
+    static BUILD: std::sync::Once = std::sync::Once::new();
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
+    BUILD.call_once(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.args(["build", "-q", "-p", "fpe-tools", "--bin", "fpe"]);
+        if dir.ends_with("release") {
+            cmd.arg("--release");
+        }
+        assert!(
+            cmd.status().unwrap().success(),
+            "building the fpe binary failed"
+        );
+    });
+    dir.join("fpe")
+}
+
+fn write_config(dir: &Path, name: &str, seeds: &str, clauses: &str, epochs: usize) -> PathBuf {
+    let path = dir.join(format!("{name}.toml"));
+    let text = format!(
+        r#"
+name = "{name}"
+seeds = {seeds}
+arms = ["dense", "random", "clause"]
+[task]
+kind = "boolean"
+n_vars = 16
+literals = 2
+train_size = 256
+test_size = 128
+[model]
+hidden = [4]
+[train]
+warmup_epochs = {epochs}
+after_epochs = {epochs}
+batch_size = 64
+[expansion]
+alpha = 2
+[grid]
+"task.clauses" = {clauses}
+"#
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn sweep(cfg: &Path, out: &Path, threads: usize) -> std::process::Output {
+    let o = Command::new(fpe())
+        .args(["--threads", &threads.to_string(), "sweep"])
+        .arg(cfg)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "fpe sweep failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
+}
+
+/// The CSV without its last column (wall time, the only value that differs between runs).
+fn csv_without_wall_time(path: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let header = text.lines().next().unwrap();
+    assert!(
+        header.ends_with(",wall_seconds"),
+        "wall time is expected to be the last column"
+    );
+    text.lines()
+        .map(|l| l[..l.rfind(',').unwrap()].to_string())
+        .collect()
+}
+
+#[test]
+fn tiny_sweep_resumes_without_recomputing_and_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), "tiny", "[0, 1]", "[2, 3]", 5);
+    let out = dir.path().join("out");
+    let first = sweep(&cfg, &out, 2);
+    let csv = out.join("tiny/results.csv");
+    let rows = std::fs::read_to_string(&csv).unwrap();
+    assert_eq!(
+        rows.lines().count(),
+        1 + 2 * 2 * 3,
+        "2 settings × 2 seeds × 3 arms"
+    );
+    assert!(String::from_utf8_lossy(&first.stderr).contains("4 units run, 0 reused"));
+    assert!(out.join("tiny/config.toml").exists());
+    assert_eq!(
+        std::fs::read_dir(out.join("tiny/checkpoints"))
+            .unwrap()
+            .count(),
+        12
+    );
+
+    // Rerun: nothing recomputed, the CSV is byte-identical (wall times come from the unit files).
+    let second = sweep(&cfg, &out, 2);
+    assert!(
+        String::from_utf8_lossy(&second.stderr).contains("0 units run, 4 reused"),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(&csv).unwrap(), rows);
+
+    // The report is rebuilt from the result files alone.
+    let o = Command::new(fpe())
+        .arg("report")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(out.join("REPORT.md").exists());
+}
+
+#[test]
+fn same_rows_whatever_the_number_of_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), "threads", "[0, 1]", "[2, 3]", 4);
+    sweep(&cfg, &dir.path().join("one"), 1);
+    sweep(&cfg, &dir.path().join("two"), 2);
+    assert_eq!(
+        csv_without_wall_time(&dir.path().join("one/threads/results.csv")),
+        csv_without_wall_time(&dir.path().join("two/threads/results.csv"))
+    );
+}
+
+#[test]
+fn sigkill_mid_sweep_then_restart_gives_the_same_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), "kill", "[0, 1, 2]", "[2, 3, 4]", 60);
+    let reference = dir.path().join("reference");
+    let t0 = std::time::Instant::now();
+    sweep(&cfg, &reference, 2);
+    let full = t0.elapsed();
+    let expected = csv_without_wall_time(&reference.join("kill/results.csv"));
+
+    // Kill at several moments (the seeds of the delays are fixed), restarting each time.
+    let out = dir.path().join("killed");
+    let mut interrupted = 0;
+    // Kill points spread over the first 80 % of an uninterrupted sweep's wall time.
+    for fraction in [0.15f64, 0.45, 0.8] {
+        let delay_ms = (full.as_millis() as f64 * fraction) as u64;
+        let mut child = Command::new(fpe())
+            .args(["--threads", "2", "sweep"])
+            .arg(&cfg)
+            .arg("--out")
+            .arg(&out)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        let finished_before = child.try_wait().unwrap().is_some();
+        let _ = child.kill(); // SIGKILL on Unix
+        let _ = child.wait();
+        let units = std::fs::read_dir(out.join("kill/units"))
+            .map(|d| d.count())
+            .unwrap_or(0);
+        if !finished_before && units < 9 {
+            interrupted += 1;
+        }
+        // No temporary file survives as a unit result, and every unit file parses.
+        if let Ok(entries) = std::fs::read_dir(out.join("kill/units")) {
+            for e in entries {
+                let p = e.unwrap().path();
+                if p.extension().is_some_and(|x| x == "json") {
+                    let text = std::fs::read_to_string(&p).unwrap();
+                    assert!(
+                        serde_json_like_complete(&text),
+                        "partial unit file {}",
+                        p.display()
+                    );
+                }
+            }
+        }
+    }
+    assert!(
+        interrupted >= 1,
+        "no kill landed mid-sweep (full sweep took {full:?})"
+    );
+    sweep(&cfg, &out, 2);
+    assert_eq!(
+        csv_without_wall_time(&out.join("kill/results.csv")),
+        expected
+    );
+}
+
+/// A unit file written atomically is complete JSON: it ends with the closing brace.
+fn serde_json_like_complete(text: &str) -> bool {
+    text.trim_end().ends_with('}')
+}
+
+#[test]
+fn a_second_sweep_on_the_same_directory_refuses_unless_the_lock_is_stale() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), "locked", "[0]", "[2]", 2);
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(out.join("locked")).unwrap();
+    // A live holder: this test's own child process.
+    let mut holder = Command::new("sleep").arg("30").spawn().unwrap();
+    std::fs::write(out.join("locked/.lock"), format!("{}\n", holder.id())).unwrap();
+    let o = Command::new(fpe())
+        .arg("sweep")
+        .arg(&cfg)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let _ = holder.kill();
+    let _ = holder.wait();
+    assert!(!o.status.success());
+    let msg = String::from_utf8_lossy(&o.stderr);
+    assert!(msg.contains(&format!("PID {}", holder.id())), "{msg}");
+    // The holder is gone now: the lock is stale and the sweep takes it over.
+    sweep(&cfg, &out, 1);
+    assert!(!out.join("locked/.lock").exists(), "lock not released");
+}
+
+#[test]
+fn every_subcommand_explains_itself() {
+    // Debug builds also run clap's consistency checks (duplicate flags panic there).
+    for sub in [
+        "run",
+        "sweep",
+        "reproduce",
+        "report",
+        "data",
+        "inspect",
+        "export",
+        "bench",
+    ] {
+        let o = Command::new(fpe()).args([sub, "--help"]).output().unwrap();
+        assert!(
+            o.status.success(),
+            "fpe {sub} --help: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(
+            String::from_utf8_lossy(&o.stdout).contains("Usage"),
+            "fpe {sub} --help"
+        );
+    }
+}
+
+#[test]
+fn bad_configs_name_the_field_and_allowed_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let task = "[task]\nkind = \"boolean\"\n";
+    let cases = [
+        (
+            format!("seeds = [0]\narms = [\"dense\", \"bogus\"]\n{task}"),
+            "allowed arms are",
+        ),
+        (format!("seeds = []\n{task}"), "`seeds` is empty"),
+        (
+            format!("seeds = [0]\n{task}[expansion]\nalpha = 1\n"),
+            "`expansion.alpha` = 1",
+        ),
+        (
+            format!("seeds = [0]\nunknown_key = 3\n{task}"),
+            "unknown field `unknown_key`",
+        ),
+        (
+            "seeds = [0]\n[task]\nkind = \"boolean\"\nn_vars = 20\n".to_string(),
+            "n_vars",
+        ),
+    ];
+    for (i, (body, expected)) in cases.iter().enumerate() {
+        let path = dir.path().join(format!("bad{i}.toml"));
+        std::fs::write(&path, format!("name = \"bad\"\n{body}")).unwrap();
+        let o = Command::new(fpe())
+            .arg("run")
+            .arg(&path)
+            .arg("--out")
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert!(!o.status.success(), "{body} was accepted");
+        let msg = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            msg.contains(expected) && msg.contains(&format!("bad{i}.toml")),
+            "{body}: {msg}"
+        );
+    }
+}

@@ -1,0 +1,429 @@
+//! Experiment configs (TOML): one setting × seeds × arms, plus an optional grid of settings.
+//!
+//! ```toml
+//! name = "e1_headline"
+//! title = "E1 headline"
+//! seeds = [0, 1, 2, 3, 4]
+//! arms = ["dense", "random", "clause"]
+//! [task]
+//! kind = "boolean"          # or "embeddings" (with `path`, see fpe_datasets::EmbeddingConfig)
+//! clauses = 8
+//! [model]
+//! hidden = [8]
+//! [train]
+//! warmup_epochs = 1000
+//! after_epochs = 1000
+//! [expansion]
+//! alpha = 2
+//! [grid]                    # optional: every combination is one setting
+//! "task.clauses" = [2, 4, 8]
+//! [quick]                   # optional: overrides applied by `--quick`
+//! seeds = [0, 1]
+//! "train.warmup_epochs" = 100
+//! ```
+//!
+//! Unknown fields are errors; every error names the field and the allowed values.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, anyhow, bail};
+use fpe::{DynamicConfig, ExpansionConfig};
+use fpe_datasets::{BooleanCodeConfig, EmbeddingConfig, Encoding, OutputKind, Sampling};
+use fpe_model::{KernelPolicy, OptimizerConfig};
+use serde::{Deserialize, Serialize};
+
+use crate::arms::Arm;
+
+/// What one experiment config describes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExperimentConfig {
+    /// Short id, used for the output directory.
+    pub name: String,
+    /// Human title for reports.
+    #[serde(default)]
+    pub title: String,
+    /// `train` (default): train arms; `collisions`: measure plan collisions against theory.
+    #[serde(default)]
+    pub kind: ExperimentKind,
+    /// Seeds; each seed draws data (Boolean tasks), init, batches and plans.
+    pub seeds: Vec<u64>,
+    /// Arms compared in every setting (see `fpe run --help`).
+    #[serde(default = "default_arms")]
+    pub arms: Vec<String>,
+    /// The task.
+    pub task: TaskConfig,
+    /// Architecture.
+    #[serde(default)]
+    pub model: ModelConfig,
+    /// Schedule and optimiser.
+    #[serde(default)]
+    pub train: TrainConfig,
+    /// Expansion options (strategy is set per arm).
+    #[serde(default)]
+    pub expansion: ExpansionConfig,
+    /// Dynamic sparsity options for the `set` and `rigl` arms.
+    #[serde(default)]
+    pub dynamic: DynamicConfig,
+    /// Metric options.
+    #[serde(default)]
+    pub metrics: MetricsConfig,
+    /// Settings grid: dotted field path → list of values.
+    #[serde(default)]
+    pub grid: toml::Table,
+    /// Overrides applied by `--quick`.
+    #[serde(default)]
+    pub quick: toml::Table,
+    /// Parameters of a `collisions` experiment.
+    #[serde(default)]
+    pub collisions: CollisionsConfig,
+}
+
+fn default_arms() -> Vec<String> {
+    vec!["dense".into(), "random".into()]
+}
+
+/// Experiment kinds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExperimentKind {
+    /// Train every arm.
+    #[default]
+    Train,
+    /// Monte-Carlo collision rates of `random` plans against the closed forms (E5).
+    Collisions,
+}
+
+/// The task: a generated Boolean code or an HDF5 embedding file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TaskConfig {
+    /// Boolean-code (DNF) task, SPEC §2.
+    Boolean(BooleanTask),
+    /// Embedding dataset from HDF5, SPEC §3.
+    Embeddings(EmbeddingConfig),
+}
+
+/// Boolean-code task options; `n_vars` defaults to `max(64, clauses·literals)` (SPEC §8 E2).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BooleanTask {
+    /// Variables n; absent = max(64, m·k).
+    #[serde(default)]
+    pub n_vars: Option<usize>,
+    /// Clauses m.
+    #[serde(default = "d_clauses")]
+    pub clauses: usize,
+    /// Literals per clause k.
+    #[serde(default = "d_literals")]
+    pub literals: usize,
+    /// Training samples.
+    #[serde(default = "d_size")]
+    pub train_size: usize,
+    /// Test samples.
+    #[serde(default = "d_size")]
+    pub test_size: usize,
+    /// `raw` or `literal`.
+    #[serde(default)]
+    pub encoding: Encoding,
+    /// `balanced` or `uniform`.
+    #[serde(default)]
+    pub sampling: Sampling,
+    /// `or` or `per_clause`.
+    #[serde(default)]
+    pub output: OutputKind,
+}
+
+fn d_clauses() -> usize {
+    8
+}
+fn d_literals() -> usize {
+    3
+}
+fn d_size() -> usize {
+    4096
+}
+
+impl BooleanTask {
+    /// The generator config.
+    pub fn generator(&self) -> BooleanCodeConfig {
+        BooleanCodeConfig {
+            n_vars: self
+                .n_vars
+                .unwrap_or_else(|| (self.clauses * self.literals).max(64)),
+            clauses: self.clauses,
+            literals: self.literals,
+            train_size: self.train_size,
+            test_size: self.test_size,
+            encoding: self.encoding,
+            sampling: self.sampling,
+            output: self.output,
+        }
+    }
+}
+
+/// Architecture: hidden widths (input and output widths come from the data).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    /// Hidden widths of the narrow model.
+    pub hidden: Vec<usize>,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        ModelConfig { hidden: vec![8] }
+    }
+}
+
+/// Schedule, batch and optimiser (SPEC §4).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainConfig {
+    /// Epochs before expansion (E1), shared by every arm of a seed.
+    pub warmup_epochs: usize,
+    /// Epochs after expansion (E2).
+    pub after_epochs: usize,
+    /// If set, split after this fraction of `warmup_epochs + after_epochs` (E7).
+    pub split_fraction: Option<f64>,
+    /// Mini-batch size.
+    pub batch_size: usize,
+    /// Optimiser.
+    pub optimizer: OptimizerConfig,
+    /// Kernel choice.
+    pub kernel: KernelPolicy,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            warmup_epochs: 1000,
+            after_epochs: 1000,
+            split_fraction: None,
+            batch_size: 256,
+            optimizer: OptimizerConfig::default(),
+            kernel: KernelPolicy::default(),
+        }
+    }
+}
+
+impl TrainConfig {
+    /// `(warm-up, after)` epochs, with `split_fraction` applied.
+    pub fn schedule(&self) -> (usize, usize) {
+        match self.split_fraction {
+            Some(f) => {
+                let total = self.warmup_epochs + self.after_epochs;
+                let warm = (f * total as f64).round() as usize;
+                (warm, total - warm)
+            }
+            None => (self.warmup_epochs, self.after_epochs),
+        }
+    }
+}
+
+/// Metric options.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Responsiveness threshold τ of activation polysemanticity.
+    pub tau: f64,
+    /// Compute the metric report for every run.
+    pub enabled: bool,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig {
+            tau: 0.5,
+            enabled: true,
+        }
+    }
+}
+
+/// Parameters of the E5 collision experiment.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CollisionsConfig {
+    /// Literals per clause to test.
+    pub literals: Vec<usize>,
+    /// Expansion factors to test.
+    pub alphas: Vec<usize>,
+    /// Inputs per parent (d).
+    pub inputs: usize,
+    /// Random partitions drawn per (k, α).
+    pub trials: usize,
+}
+
+impl Default for CollisionsConfig {
+    fn default() -> Self {
+        CollisionsConfig {
+            literals: vec![2, 3, 4],
+            alphas: vec![2, 4, 8],
+            inputs: 64,
+            trials: 20_000,
+        }
+    }
+}
+
+impl ExperimentConfig {
+    /// Reads and validates a config file.
+    ///
+    /// # Errors
+    /// Unreadable file, TOML syntax, unknown fields, wrong types or invalid values, each naming
+    /// the file and field.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let table: toml::Table = text
+            .parse()
+            .with_context(|| format!("{}: invalid TOML", path.display()))?;
+        let cfg = Self::from_table(table).with_context(|| format!("in {}", path.display()))?;
+        cfg.resolve_paths(path.parent().unwrap_or(Path::new(".")))
+    }
+
+    /// Builds from a TOML table and validates.
+    ///
+    /// # Errors
+    /// As [`ExperimentConfig::load`].
+    pub fn from_table(table: toml::Table) -> Result<Self> {
+        let cfg: ExperimentConfig = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| anyhow!("{}", e.message()))?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Makes a relative embedding path relative to the config file's directory if it does not
+    /// exist relative to the working directory.
+    fn resolve_paths(mut self, base: &Path) -> Result<Self> {
+        if let TaskConfig::Embeddings(e) = &mut self.task {
+            if e.path.is_relative() && !e.path.exists() {
+                let candidate = base.join(&e.path);
+                if candidate.exists() {
+                    e.path = candidate;
+                }
+            }
+        }
+        Ok(self)
+    }
+
+    /// Checks every field that can be checked without data.
+    ///
+    /// # Errors
+    /// The first invalid field, with its value and the allowed values.
+    pub fn validate(&self) -> Result<()> {
+        if self.seeds.is_empty() {
+            bail!("`seeds` is empty: give at least one seed, e.g. seeds = [0, 1, 2]");
+        }
+        if self.kind == ExperimentKind::Train {
+            if self.arms.is_empty() {
+                bail!("`arms` is empty: allowed arms are {}", Arm::allowed());
+            }
+            for a in &self.arms {
+                Arm::parse(a)?;
+            }
+        }
+        if self.model.hidden.is_empty() || self.model.hidden.contains(&0) {
+            bail!(
+                "`model.hidden` = {:?}: give one or more positive hidden widths",
+                self.model.hidden
+            );
+        }
+        if self.train.batch_size == 0 {
+            bail!("`train.batch_size` = 0: must be at least 1");
+        }
+        if let Some(f) = self.train.split_fraction {
+            if !(0.0..=1.0).contains(&f) {
+                bail!("`train.split_fraction` = {f}: must be in [0, 1]");
+            }
+        }
+        self.train
+            .optimizer
+            .validate()
+            .context("`train.optimizer`")?;
+        if self.expansion.alpha < 2 {
+            bail!(
+                "`expansion.alpha` = {}: the expansion factor must be at least 2",
+                self.expansion.alpha
+            );
+        }
+        if let Some(l) = self
+            .expansion
+            .layers
+            .iter()
+            .find(|&&l| l >= self.model.hidden.len())
+        {
+            bail!(
+                "`expansion.layers` names layer {l}, but `model.hidden` has {} hidden layer(s) (indices 0..{})",
+                self.model.hidden.len(),
+                self.model.hidden.len()
+            );
+        }
+        if !(self.metrics.tau > 0.0 && self.metrics.tau <= 1.0) {
+            bail!("`metrics.tau` = {}: must be in (0, 1]", self.metrics.tau);
+        }
+        match &self.task {
+            TaskConfig::Boolean(b) => b.generator().validate().context("`task`")?,
+            TaskConfig::Embeddings(e) => e.validate().context("`task`")?,
+        }
+        for (key, values) in &self.grid {
+            if !values.is_array() || values.as_array().is_some_and(Vec::is_empty) {
+                bail!("`grid.\"{key}\"` must be a non-empty list of values");
+            }
+        }
+        Ok(())
+    }
+
+    /// The data file of an embeddings task.
+    pub fn data_path(&self) -> Option<PathBuf> {
+        match &self.task {
+            TaskConfig::Embeddings(e) => Some(e.path.clone()),
+            TaskConfig::Boolean(_) => None,
+        }
+    }
+}
+
+/// Sets `value` at the dotted `path` of `table` (`"train.warmup_epochs"`), creating tables.
+///
+/// # Errors
+/// If an intermediate key holds a non-table value.
+pub fn set_path(table: &mut toml::Table, path: &str, value: toml::Value) -> Result<()> {
+    let mut parts: Vec<&str> = path.split('.').collect();
+    let last = parts.pop().ok_or_else(|| anyhow!("empty override path"))?;
+    let mut cur = table;
+    for p in parts {
+        cur = cur
+            .entry(p.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+            .as_table_mut()
+            .ok_or_else(|| anyhow!("`{path}`: `{p}` is not a table"))?;
+    }
+    cur.insert(last.to_string(), value);
+    Ok(())
+}
+
+/// Applies `overrides` (dotted path → value) to `table`.
+///
+/// # Errors
+/// As [`set_path`].
+///
+/// A `grid` entry holding a table is merged into the grid key by key (so `[quick.grid]` can
+/// shorten one axis and keep the others).
+pub fn apply_overrides(table: &mut toml::Table, overrides: &toml::Table) -> Result<()> {
+    for (k, v) in overrides {
+        match (k.as_str(), v) {
+            ("grid", toml::Value::Table(axes)) => {
+                for (axis, values) in axes {
+                    let grid = table
+                        .entry("grid")
+                        .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+                        .as_table_mut()
+                        .ok_or_else(|| anyhow!("`grid` is not a table"))?;
+                    grid.insert(axis.clone(), values.clone());
+                }
+            }
+            _ => set_path(table, k, v.clone())?,
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,81 @@
+//! Progress of a sweep: an indicatif bar on a terminal, plain log lines otherwise.
+
+use std::io::IsTerminal;
+use std::sync::Mutex;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// Reports finished units, the ETA and the best test accuracy so far.
+pub struct Progress {
+    name: String,
+    bar: Option<ProgressBar>,
+    log: bool,
+    state: Mutex<(u64, u64, f64)>,
+}
+
+impl Progress {
+    /// `total` units of which `done` were already finished.
+    pub fn new(name: &str, total: u64, done: u64, enabled: bool) -> Self {
+        let tty = std::io::stderr().is_terminal();
+        let bar = (enabled && tty).then(|| {
+            let b = ProgressBar::new(total);
+            b.set_style(
+                ProgressStyle::with_template(
+                    "{prefix:>12} [{bar:30}] {pos}/{len} units, ETA {eta} {msg}",
+                )
+                .expect("valid template")
+                .progress_chars("=> "),
+            );
+            b.set_prefix(name.to_string());
+            b.set_position(done);
+            b
+        });
+        if enabled && !tty {
+            eprintln!("[{name}] {total} units, {done} already finished");
+        }
+        Progress {
+            name: name.to_string(),
+            bar,
+            log: enabled && !tty,
+            state: Mutex::new((done, total, f64::NAN)),
+        }
+    }
+
+    /// One more unit finished; `best` is its best test accuracy.
+    pub fn unit_done(&self, setting: &str, seed: u64, best: f64) {
+        let mut s = self.state.lock().expect("progress lock");
+        s.0 += 1;
+        if best > s.2 || s.2.is_nan() {
+            s.2 = best;
+        }
+        let msg = format!("best {:.2}%", 100.0 * s.2);
+        if let Some(b) = &self.bar {
+            b.set_message(msg);
+            b.inc(1);
+        } else if self.log {
+            let label = if setting.is_empty() {
+                String::new()
+            } else {
+                format!("{setting}, ")
+            };
+            eprintln!(
+                "[{}] {}/{} done ({label}seed {seed}), {msg}",
+                self.name, s.0, s.1
+            );
+        }
+    }
+
+    /// The sweep finished after `seconds`.
+    pub fn finish(&self, seconds: f64) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+        let s = self.state.lock().expect("progress lock");
+        if self.bar.is_some() || self.log {
+            eprintln!(
+                "[{}] {}/{} units finished in {:.1}s",
+                self.name, s.0, s.1, seconds
+            );
+        }
+    }
+}

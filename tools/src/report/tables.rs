@@ -1,0 +1,235 @@
+//! Summary tables: `summary.csv` and `summary.md` per experiment, and the number formats they use.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+use super::load::ExperimentData;
+use super::stats::{METRICS, SummaryRow, gain};
+
+/// Writes `text` to `path` atomically, naming the path on error.
+pub(crate) fn write(path: &Path, text: &str) -> Result<()> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
+    }
+    fpe_model::write_atomic(path, text.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+/// `mean ± std` of a fraction, in percent with two decimals; a missing std is `–`.
+pub(crate) fn pct(mean: Option<f64>, std: Option<f64>) -> String {
+    match (mean, std) {
+        (None, _) => "–".into(),
+        (Some(m), Some(s)) => format!("{:.2} ± {:.2}", 100.0 * m, 100.0 * s),
+        (Some(m), None) => format!("{:.2} ± –", 100.0 * m),
+    }
+}
+
+/// A signed relative change in percent (`+12.3 %`), `–` if missing.
+pub(crate) fn signed_pct(v: Option<f64>) -> String {
+    v.map_or_else(|| "–".into(), |g| format!("{:+.1} %", 100.0 * g))
+}
+
+/// A number with up to four significant decimals, `–` if missing.
+pub(crate) fn num(v: Option<f64>) -> String {
+    match v {
+        None => "–".into(),
+        Some(x) if !x.is_finite() => format!("{x}"),
+        Some(0.0) => "0".into(),
+        Some(x) if x.abs() >= 1000.0 => format!("{x:.0}"),
+        Some(x) if x.abs() >= 0.01 => {
+            let s = format!("{x:.4}");
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        }
+        Some(x) => format!("{x:.3e}"),
+    }
+}
+
+fn csv_opt(v: Option<f64>) -> String {
+    v.map(|x| format!("{x}")).unwrap_or_default()
+}
+
+fn csv_esc(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// Short column title of a metric.
+pub(crate) fn metric_title(name: &str) -> &str {
+    match name {
+        "capacity_literals" => "capacity (literals)",
+        "capacity_mean" => "capacity (all inputs)",
+        "cosine_abs" => "mean abs cos",
+        "cosine_cross_parent" => "abs cos (cross-parent)",
+        "collision_rate" => "collision rate",
+        "coverage" => "coverage",
+        "polysemanticity" => "clauses / neuron",
+        "pr_dimension" => "PR dimension",
+        other => other,
+    }
+}
+
+/// `summary.csv` text: one line per (setting, arm).
+pub(crate) fn summary_csv(exp: &ExperimentData) -> String {
+    let mut out = String::from(
+        "experiment,setting_index,setting,arm,n,failed,acc_mean,acc_std,gain_vs_dense,final_train_loss,nnz_mean,widths,hidden,alpha",
+    );
+    for (m, _) in METRICS {
+        let _ = write!(out, ",{m}");
+    }
+    out.push('\n');
+    for r in &exp.summary {
+        let _ = write!(
+            out,
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            csv_esc(&exp.name),
+            r.setting_index,
+            csv_esc(&r.setting),
+            csv_esc(&r.arm),
+            r.n,
+            r.failed,
+            csv_opt(r.acc),
+            csv_opt(r.acc_std),
+            csv_opt(if r.arm == "dense" {
+                None
+            } else {
+                gain(&exp.summary, r.setting_index, &r.arm)
+            }),
+            csv_opt(r.loss),
+            csv_opt(r.nnz),
+            r.widths,
+            r.hidden,
+            r.alpha
+        );
+        for (m, _) in METRICS {
+            let _ = write!(out, ",{}", csv_opt(r.metric(m)));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// The markdown table of an experiment's summary (no heading), with a separate list of failed
+/// runs. Metric columns that are empty throughout are left out.
+pub(crate) fn summary_markdown(exp: &ExperimentData) -> String {
+    let s = &exp.summary;
+    if s.is_empty() {
+        return "_No result rows._\n".into();
+    }
+    let with_setting = s.iter().any(|r| !r.setting.is_empty());
+    let metrics: Vec<&str> = METRICS
+        .iter()
+        .map(|(m, _)| *m)
+        .filter(|m| s.iter().any(|r| r.metric(m).is_some()))
+        .collect();
+    let mut head: Vec<String> = Vec::new();
+    if with_setting {
+        head.push("setting".into());
+    }
+    head.extend(
+        [
+            "arm",
+            "n",
+            "test accuracy (%)",
+            "gain vs dense",
+            "nnz",
+            "widths",
+        ]
+        .map(String::from),
+    );
+    head.extend(metrics.iter().map(|m| metric_title(m).to_string()));
+    let mut out = format!("| {} |\n|{}\n", head.join(" | "), "---|".repeat(head.len()));
+    for r in s {
+        let mut cells: Vec<String> = Vec::new();
+        if with_setting {
+            cells.push(setting_cell(r));
+        }
+        let g = if r.arm == "dense" {
+            None
+        } else {
+            gain(s, r.setting_index, &r.arm)
+        };
+        cells.push(format!("`{}`", r.arm));
+        cells.push(if r.failed > 0 {
+            format!("{} (+{} failed)", r.n, r.failed)
+        } else {
+            r.n.to_string()
+        });
+        cells.push(pct(r.acc, r.acc_std));
+        cells.push(signed_pct(g));
+        cells.push(r.nnz.map_or_else(|| "–".into(), |x| format!("{x:.0}")));
+        cells.push(r.widths.clone());
+        cells.extend(metrics.iter().map(|m| num(r.metric(m))));
+        let _ = writeln!(out, "| {} |", cells.join(" | "));
+    }
+    let failed = exp.failed();
+    if !failed.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nFailed runs (excluded from the means):\n\n| setting | seed | arm | error |\n|---|---|---|---|"
+        );
+        for r in failed {
+            let _ = writeln!(
+                out,
+                "| {} | {} | `{}` | {} |",
+                r.setting,
+                r.seed,
+                r.arm,
+                r.error.replace('|', "\\|").replace('\n', " ")
+            );
+        }
+    }
+    out
+}
+
+fn setting_cell(r: &SummaryRow) -> String {
+    if r.params.is_empty() {
+        return r.setting.clone();
+    }
+    r.params
+        .iter()
+        .map(|(k, v)| format!("{}={v}", k.rsplit('.').next().unwrap_or(k)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Writes `summary.csv` and `summary.md` into the experiment's directory.
+///
+/// # Errors
+/// Unwritable output.
+pub(crate) fn write_summary(exp: &ExperimentData) -> Result<()> {
+    write(&exp.dir.join("summary.csv"), &summary_csv(exp))?;
+    let title = if exp.title.is_empty() {
+        exp.name.clone()
+    } else {
+        format!("{} — {}", exp.name, exp.title)
+    };
+    write(
+        &exp.dir.join("summary.md"),
+        &format!(
+            "# {title}\n\nMean ± sample std over seeds (n); gain = acc(arm) / acc(dense) − 1 in the same setting.\n\n{}",
+            summary_markdown(exp)
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats() {
+        assert_eq!(pct(Some(0.887), Some(0.0123)), "88.70 ± 1.23");
+        assert_eq!(pct(Some(0.5), None), "50.00 ± –");
+        assert_eq!(pct(None, None), "–");
+        assert_eq!(signed_pct(Some(0.127)), "+12.7 %");
+        assert_eq!(num(Some(0.25)), "0.25");
+        assert_eq!(num(Some(3e-9)), "3.000e-9");
+        assert_eq!(num(None), "–");
+    }
+}

@@ -1,0 +1,244 @@
+//! Result rows: one per (setting, seed, arm), written as JSON per unit and gathered into CSV.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+/// Everything measured for one arm of one seed of one setting.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunRow {
+    /// Experiment name.
+    pub experiment: String,
+    /// Setting label, e.g. `task.clauses=8` (empty without a grid).
+    pub setting: String,
+    /// Index of the setting in the grid.
+    pub setting_index: usize,
+    /// Hash of the resolved (setting, seed) config: the unit of resumption.
+    pub config_hash: String,
+    /// Grid values of this setting (dotted path → value as text).
+    pub params: BTreeMap<String, String>,
+    /// Seed.
+    pub seed: u64,
+    /// Arm name.
+    pub arm: String,
+    /// `ok` or `failed`.
+    pub status: String,
+    /// Failure reason (epoch, step) when `status == "failed"`.
+    pub error: String,
+    /// Test accuracy (exact match for multi-label).
+    pub test_accuracy: f64,
+    /// Test per-bit accuracy (equals accuracy for classes).
+    pub test_per_bit: f64,
+    /// Training accuracy at the end.
+    pub train_accuracy: f64,
+    /// Mean training loss of the last epoch.
+    pub final_train_loss: f64,
+    /// Active weights.
+    pub nnz: usize,
+    /// Biases.
+    pub biases: usize,
+    /// Widths `d-h-…-C`.
+    pub widths: String,
+    /// First hidden width.
+    pub hidden: usize,
+    /// Expansion factor of this arm (1 for dense and dropconnect).
+    pub alpha: usize,
+    /// Epochs before the split (0 for arms trained from scratch).
+    pub warmup_epochs: usize,
+    /// Epochs after the split.
+    pub after_epochs: usize,
+    /// Mean feature capacity over all inputs.
+    pub capacity_mean: Option<f64>,
+    /// Mean feature capacity over clause literals.
+    pub capacity_literals: Option<f64>,
+    /// Σ capacity.
+    pub capacity_sum: Option<f64>,
+    /// Mean |cos| between neurons.
+    pub cosine_abs: Option<f64>,
+    /// Mean signed cos.
+    pub cosine_signed: Option<f64>,
+    /// Mean |cos| between neurons of different parents.
+    pub cosine_cross_parent: Option<f64>,
+    /// Fraction of clause pairs colliding in some neuron.
+    pub collision_rate: Option<f64>,
+    /// Fraction of clauses whose literals lie in one neuron's support.
+    pub coverage: Option<f64>,
+    /// Closed-form collision probability, balanced partition.
+    pub collision_theory_balanced: Option<f64>,
+    /// Closed-form collision probability, independent assignment.
+    pub collision_theory_independent: Option<f64>,
+    /// Mean clauses per responsive neuron.
+    pub polysemanticity: Option<f64>,
+    /// Participation-ratio dimension of first-layer activations on the test set.
+    pub pr_dimension: Option<f64>,
+    /// Wall time of this arm in seconds (the shared warm-up counted once, in `dense`).
+    pub wall_seconds: f64,
+}
+
+/// The result file of one unit (setting × seed).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UnitResult {
+    /// Hash identifying the unit.
+    pub config_hash: String,
+    /// Rows, one per arm.
+    pub rows: Vec<RunRow>,
+    /// Wall time of the whole unit.
+    pub wall_seconds: f64,
+}
+
+/// Column names of the CSV, in order.
+pub const CSV_COLUMNS: &[&str] = &[
+    "experiment",
+    "setting",
+    "setting_index",
+    "config_hash",
+    "params",
+    "seed",
+    "arm",
+    "status",
+    "error",
+    "test_accuracy",
+    "test_per_bit",
+    "train_accuracy",
+    "final_train_loss",
+    "nnz",
+    "biases",
+    "widths",
+    "hidden",
+    "alpha",
+    "warmup_epochs",
+    "after_epochs",
+    "capacity_mean",
+    "capacity_literals",
+    "capacity_sum",
+    "cosine_abs",
+    "cosine_signed",
+    "cosine_cross_parent",
+    "collision_rate",
+    "coverage",
+    "collision_theory_balanced",
+    "collision_theory_independent",
+    "polysemanticity",
+    "pr_dimension",
+    "wall_seconds",
+];
+
+fn opt(v: Option<f64>) -> String {
+    v.map(|x| format!("{x}")).unwrap_or_default()
+}
+
+fn esc(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+impl RunRow {
+    fn csv_fields(&self) -> Vec<String> {
+        let params: Vec<String> = self
+            .params
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        vec![
+            esc(&self.experiment),
+            esc(&self.setting),
+            self.setting_index.to_string(),
+            self.config_hash.clone(),
+            esc(&params.join(";")),
+            self.seed.to_string(),
+            esc(&self.arm),
+            self.status.clone(),
+            esc(&self.error),
+            format!("{}", self.test_accuracy),
+            format!("{}", self.test_per_bit),
+            format!("{}", self.train_accuracy),
+            format!("{}", self.final_train_loss),
+            self.nnz.to_string(),
+            self.biases.to_string(),
+            self.widths.clone(),
+            self.hidden.to_string(),
+            self.alpha.to_string(),
+            self.warmup_epochs.to_string(),
+            self.after_epochs.to_string(),
+            opt(self.capacity_mean),
+            opt(self.capacity_literals),
+            opt(self.capacity_sum),
+            opt(self.cosine_abs),
+            opt(self.cosine_signed),
+            opt(self.cosine_cross_parent),
+            opt(self.collision_rate),
+            opt(self.coverage),
+            opt(self.collision_theory_balanced),
+            opt(self.collision_theory_independent),
+            opt(self.polysemanticity),
+            opt(self.pr_dimension),
+            format!("{:.3}", self.wall_seconds),
+        ]
+    }
+}
+
+/// CSV text of `rows` (header first). Wall times are the only column that varies between
+/// identical runs.
+pub fn to_csv(rows: &[RunRow]) -> String {
+    let mut out = CSV_COLUMNS.join(",");
+    out.push('\n');
+    for r in rows {
+        let _ = writeln!(out, "{}", r.csv_fields().join(","));
+    }
+    out
+}
+
+/// Writes `rows` as CSV atomically.
+///
+/// # Errors
+/// I/O errors naming the path.
+pub fn write_csv(path: &Path, rows: &[RunRow]) -> Result<()> {
+    fpe_model::write_atomic(path, to_csv(rows).as_bytes())
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+/// Reads every unit file in `dir` (sorted rows: setting, seed, arm order as written).
+///
+/// # Errors
+/// A unit file that exists but does not parse, naming it.
+pub fn read_units(dir: &Path) -> Result<Vec<UnitResult>> {
+    let mut units = Vec::new();
+    if !dir.exists() {
+        return Ok(units);
+    }
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .with_context(|| format!("listing {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    paths.sort();
+    for p in paths {
+        let text =
+            std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?;
+        let u: UnitResult =
+            serde_json::from_str(&text).with_context(|| format!("parsing {}", p.display()))?;
+        units.push(u);
+    }
+    Ok(units)
+}
+
+/// All rows of `units`, sorted by setting index, seed, then the order the arms were run.
+pub fn sorted_rows(units: &[UnitResult]) -> Vec<RunRow> {
+    let mut rows: Vec<(usize, u64, usize, RunRow)> = units
+        .iter()
+        .flat_map(|u| {
+            u.rows
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (r.setting_index, r.seed, i, r.clone()))
+        })
+        .collect();
+    rows.sort_by_key(|r| (r.0, r.1, r.2));
+    rows.into_iter().map(|r| r.3).collect()
+}
