@@ -109,7 +109,7 @@ pub fn apply(plan: &ExpansionPlan, mlp: &Mlp, optimizer: Option<&Optimizer>) -> 
     let pruned_per_layer = prune_to_budget(&mut cur, budget, &candidates)?;
     let optimizer_state = match carry {
         Some((c, mut s)) => {
-            zero_inactive(&cur, &mut s);
+            s.zero_inactive(&cur);
             fpe_model::Optimizer::with_state(c, s.clone(), &cur)?;
             Some(s)
         }
@@ -307,19 +307,4 @@ fn copy_entries(b: &Array1<f32>, a: usize, factor: f32) -> Array1<f32> {
 /// `[C, h]` → `[C, αh]`: column `iα+j` is column `i` times `factor`.
 fn copy_cols(w: &Array2<f32>, a: usize, factor: f32) -> Array2<f32> {
     Array2::from_shape_fn((w.nrows(), w.ncols() * a), |(r, c)| w[[r, c / a]] * factor)
-}
-
-/// Zeroes optimiser entries of inactive weights.
-fn zero_inactive(mlp: &Mlp, s: &mut OptimizerState) {
-    for (layer, slots) in mlp.layers().iter().zip(&mut s.layers) {
-        for slot in &mut slots.w {
-            ndarray::Zip::from(slot)
-                .and(layer.mask())
-                .for_each(|v, &on| {
-                    if !on {
-                        *v = 0.0;
-                    }
-                });
-        }
-    }
 }

@@ -152,6 +152,22 @@ impl OptimizerState {
         }
     }
 
+    /// Zeroes every slot entry of an inactive weight of `mlp`.
+    ///
+    /// # Panics
+    /// If the state does not match the model's shapes.
+    pub fn zero_inactive(&mut self, mlp: &Mlp) {
+        for (layer, slots) in mlp.layers().iter().zip(&mut self.layers) {
+            for slot in &mut slots.w {
+                Zip::from(slot).and(layer.mask()).for_each(|v, &on| {
+                    if !on {
+                        *v = 0.0;
+                    }
+                });
+            }
+        }
+    }
+
     /// Checks that the state fits `mlp` and that inactive entries are zero.
     ///
     /// # Errors
@@ -260,15 +276,7 @@ impl Optimizer {
     /// # Panics
     /// If the state does not match the model's shapes.
     pub fn zero_inactive(&mut self, mlp: &Mlp) {
-        for (layer, slots) in mlp.layers().iter().zip(&mut self.state.layers) {
-            for slot in &mut slots.w {
-                Zip::from(slot).and(layer.mask()).for_each(|v, &on| {
-                    if !on {
-                        *v = 0.0;
-                    }
-                });
-            }
-        }
+        self.state.zero_inactive(mlp);
     }
 
     /// One update of every parameter of `mlp` from `grads`.
