@@ -8,7 +8,7 @@ reproduce *ARGS:
 quick:
     cargo run --release -p fpe-tools --bin fpe -- reproduce --quick --out results/quick
 
-# Everything CI checks: fmt, clippy -D warnings, all tests and doctests, bench compile.
+# Everything CI checks: fmt, clippy -D warnings (benches included), all tests and doctests.
 test:
     scripts/test.sh
 
@@ -20,6 +20,6 @@ bench:
 fmt:
     cargo fmt --all
 
-# Install system packages a fresh machine lacks (libhdf5-dev, just, numpy/h5py).
+# Install what a fresh machine lacks (libhdf5-dev, fontconfig + a font, just, numpy/h5py).
 setup:
     scripts/setup.sh
