@@ -6,17 +6,41 @@ use std::str::FromStr;
 
 use fpe_datasets::{Error, load_embeddings};
 use hdf5::types::VarLenUnicode;
-use ndarray::{Array1, Array2, array};
+use ndarray::{Array, Array1, Array2, Dimension, array};
 
-fn file(dir: &tempfile::TempDir, name: &str) -> (hdf5::File, PathBuf) {
+/// Writes `x` and `y` as both the train and the test split of a new file.
+fn write_splits<X, DX, Y, DY>(
+    dir: &tempfile::TempDir,
+    name: &str,
+    x: &Array<X, DX>,
+    y: &Array<Y, DY>,
+) -> PathBuf
+where
+    X: hdf5::H5Type,
+    DX: Dimension,
+    Y: hdf5::H5Type,
+    DY: Dimension,
+{
     let path = dir.path().join(name);
-    (hdf5::File::create(&path).unwrap(), path)
+    let f = hdf5::File::create(&path).unwrap();
+    for split in ["train", "test"] {
+        f.new_dataset_builder()
+            .with_data(x)
+            .create(format!("{split}/x").as_str())
+            .unwrap();
+        f.new_dataset_builder()
+            .with_data(y)
+            .create(format!("{split}/y").as_str())
+            .unwrap();
+    }
+    path
 }
 
 #[test]
 fn chunked_gzip_compressed_datasets_load() {
     let dir = tempfile::tempdir().unwrap();
-    let (f, path) = file(&dir, "gzip.h5");
+    let path = dir.path().join("gzip.h5");
+    let f = hdf5::File::create(&path).unwrap();
     let x = Array2::from_shape_fn((50, 6), |(i, j)| (i * 6 + j) as f32 * 0.5);
     let y = Array1::from_shape_fn(50, |i| (i % 3) as i64);
     for split in ["train", "test"] {
@@ -39,61 +63,23 @@ fn chunked_gzip_compressed_datasets_load() {
     assert_eq!(d.n_outputs(), 3);
 }
 
-/// Writes a label dataset of some integer type at the given path.
-type WriteLabels = dyn Fn(&hdf5::File, &str);
-
 #[test]
 fn narrow_and_unsigned_label_types_load() {
     let dir = tempfile::tempdir().unwrap();
     let x = array![[1.0f32], [2.0], [3.0], [4.0]]; // one column
-    let cases: Vec<(&str, Box<WriteLabels>)> = vec![
-        (
-            "i8",
-            Box::new(|f: &hdf5::File, n: &str| {
-                f.new_dataset_builder()
-                    .with_data(&array![0i8, 1, 2, 1])
-                    .create(n)
-                    .unwrap();
-            }),
-        ),
+    let paths = [
+        ("i8", write_splits(&dir, "i8.h5", &x, &array![0i8, 1, 2, 1])),
         (
             "u16",
-            Box::new(|f: &hdf5::File, n: &str| {
-                f.new_dataset_builder()
-                    .with_data(&array![0u16, 1, 2, 1])
-                    .create(n)
-                    .unwrap();
-            }),
+            write_splits(&dir, "u16.h5", &x, &array![0u16, 1, 2, 1]),
         ),
         (
             "i64",
-            Box::new(|f: &hdf5::File, n: &str| {
-                f.new_dataset_builder()
-                    .with_data(&array![0i64, 1, 2, 1])
-                    .create(n)
-                    .unwrap();
-            }),
+            write_splits(&dir, "i64.h5", &x, &array![0i64, 1, 2, 1]),
         ),
-        (
-            "u8",
-            Box::new(|f: &hdf5::File, n: &str| {
-                f.new_dataset_builder()
-                    .with_data(&array![0u8, 1, 2, 1])
-                    .create(n)
-                    .unwrap();
-            }),
-        ),
+        ("u8", write_splits(&dir, "u8.h5", &x, &array![0u8, 1, 2, 1])),
     ];
-    for (name, write_y) in cases {
-        let (f, path) = file(&dir, &format!("{name}.h5"));
-        for split in ["train", "test"] {
-            f.new_dataset_builder()
-                .with_data(&x)
-                .create(format!("{split}/x").as_str())
-                .unwrap();
-            write_y(&f, &format!("{split}/y"));
-        }
-        drop(f);
+    for (name, path) in paths {
         let d = load_embeddings(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(
             d.train.y.labels().unwrap().to_vec(),
@@ -108,41 +94,23 @@ fn narrow_and_unsigned_label_types_load() {
 fn strings_where_numbers_belong_are_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
     let s = Array1::from_shape_fn(4, |i| VarLenUnicode::from_str(&format!("row {i}")).unwrap());
-    // String labels.
-    let (f, path) = file(&dir, "strlabels.h5");
-    for split in ["train", "test"] {
-        f.new_dataset_builder()
-            .with_data(&array![[1.0f32], [2.0], [3.0], [4.0]])
-            .create(format!("{split}/x").as_str())
-            .unwrap();
-        f.new_dataset_builder()
-            .with_data(&s)
-            .create(format!("{split}/y").as_str())
-            .unwrap();
-    }
-    drop(f);
+    let path = write_splits(
+        &dir,
+        "strlabels.h5",
+        &array![[1.0f32], [2.0], [3.0], [4.0]],
+        &s,
+    );
     let e = load_embeddings(&path).unwrap_err();
     assert!(matches!(e, Error::BadDataset { .. }), "{e}");
     assert!(
         e.to_string().contains("train/y") && e.to_string().contains("integers"),
         "{e}"
     );
-    // String features.
-    let (f, path) = file(&dir, "strx.h5");
+
     let sx = Array2::from_shape_fn((4, 1), |(i, _)| {
         VarLenUnicode::from_str(&i.to_string()).unwrap()
     });
-    for split in ["train", "test"] {
-        f.new_dataset_builder()
-            .with_data(&sx)
-            .create(format!("{split}/x").as_str())
-            .unwrap();
-        f.new_dataset_builder()
-            .with_data(&array![0i64, 1, 0, 1])
-            .create(format!("{split}/y").as_str())
-            .unwrap();
-    }
-    drop(f);
+    let path = write_splits(&dir, "strx.h5", &sx, &array![0i64, 1, 0, 1]);
     let e = load_embeddings(&path).unwrap_err();
     assert!(
         e.to_string().contains("train/x") && e.to_string().contains("float"),
@@ -153,35 +121,19 @@ fn strings_where_numbers_belong_are_clear_errors() {
 #[test]
 fn labels_with_an_extra_dimension_that_are_not_binary_are_rejected() {
     let dir = tempfile::tempdir().unwrap();
-    let (f, path) = file(&dir, "y2d.h5");
-    for split in ["train", "test"] {
-        f.new_dataset_builder()
-            .with_data(&array![[1.0f32], [2.0]])
-            .create(format!("{split}/x").as_str())
-            .unwrap();
-        f.new_dataset_builder()
-            .with_data(&array![[3i64], [7]])
-            .create(format!("{split}/y").as_str())
-            .unwrap();
-    }
-    drop(f);
+    let x = array![[1.0f32], [2.0]];
+    let path = write_splits(&dir, "y2d.h5", &x, &array![[3i64], [7]]);
     let e = load_embeddings(&path).unwrap_err();
     assert!(
         e.to_string().contains("train/y") && e.to_string().contains("0/1"),
         "{e}"
     );
-    let (f, path) = file(&dir, "y3d.h5");
-    for split in ["train", "test"] {
-        f.new_dataset_builder()
-            .with_data(&array![[1.0f32], [2.0]])
-            .create(format!("{split}/x").as_str())
-            .unwrap();
-        f.new_dataset_builder()
-            .with_data(&ndarray::Array3::<i64>::zeros((2, 1, 1)))
-            .create(format!("{split}/y").as_str())
-            .unwrap();
-    }
-    drop(f);
+    let path = write_splits(
+        &dir,
+        "y3d.h5",
+        &x,
+        &ndarray::Array3::<i64>::zeros((2, 1, 1)),
+    );
     let e = load_embeddings(&path).unwrap_err();
     assert!(e.to_string().contains("[2, 1, 1]"), "{e}");
 }
