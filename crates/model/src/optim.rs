@@ -12,6 +12,10 @@ use crate::backprop::Grads;
 use crate::error::{Error, Result};
 use crate::mlp::Mlp;
 
+mod active;
+
+use active::{ActiveCache, ActiveIndex, update_sparse};
+
 /// Optimiser and its hyper-parameters. Defaults: Adam, lr 1e-3, β = (0.9, 0.999), ε = 1e-8,
 /// no weight decay (SPEC §4).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -225,6 +229,8 @@ impl OptimizerState {
 pub struct Optimizer {
     config: OptimizerConfig,
     state: OptimizerState,
+    /// Active-weight lists per layer (derived from the masks; not part of equality).
+    active: ActiveCache,
 }
 
 impl Optimizer {
@@ -237,6 +243,7 @@ impl Optimizer {
         Ok(Optimizer {
             config,
             state: OptimizerState::zeros(mlp, config.n_slots()),
+            active: ActiveCache::default(),
         })
     }
 
@@ -247,7 +254,11 @@ impl Optimizer {
     pub fn with_state(config: OptimizerConfig, state: OptimizerState, mlp: &Mlp) -> Result<Self> {
         config.validate()?;
         state.check(mlp, config.n_slots())?;
-        Ok(Optimizer { config, state })
+        Ok(Optimizer {
+            config,
+            state,
+            active: ActiveCache::default(),
+        })
     }
 
     /// The hyper-parameters.
@@ -291,8 +302,10 @@ impl Optimizer {
         );
         self.state.step += 1;
         let t = self.state.step;
+        self.active.0.resize_with(mlp.depth(), ActiveIndex::default);
         for (l, layer) in mlp.layers.iter_mut().enumerate() {
             let slots = &mut self.state.layers[l];
+            let cache = &mut self.active.0[l];
             let (gw, gb) = (&grads.w[l], &grads.b[l]);
             match self.config {
                 OptimizerConfig::Adam {
@@ -310,20 +323,35 @@ impl Optimizer {
                         *v = beta2 * *v + (1.0 - beta2) * g * g;
                         *w -= lr * (*m / bc1) / ((*v / bc2).sqrt() + eps);
                     };
-                    let (m, v) = slots.w.split_at_mut(1);
-                    Zip::from(&mut layer.w)
-                        .and(gw)
-                        .and(&mut m[0])
-                        .and(&mut v[0])
-                        .and(&layer.mask)
-                        .for_each(|w, &g, m, v, &on| {
-                            if on {
-                                *w *= decay;
-                                adam(w, g, m, v);
-                            } else {
-                                (*w, *m, *v) = (0.0, 0.0, 0.0);
-                            }
-                        });
+                    let [m, v] = &mut slots.w[..] else {
+                        panic!("Adam state has two slots")
+                    };
+                    let rule = move |w: &mut f32, g: f32, m: &mut f32, v: &mut f32| {
+                        *w *= decay;
+                        adam(w, g, m, v);
+                    };
+                    let sparse = update_sparse(
+                        &mut layer.w,
+                        gw,
+                        [m, v],
+                        &layer.mask,
+                        cache,
+                        |w, g, [m, v]| rule(w, g, m, v),
+                    );
+                    if !sparse {
+                        Zip::from(&mut layer.w)
+                            .and(gw)
+                            .and(m)
+                            .and(v)
+                            .and(&layer.mask)
+                            .for_each(|w, &g, m, v, &on| {
+                                if on {
+                                    rule(w, g, m, v);
+                                } else {
+                                    (*w, *m, *v) = (0.0, 0.0, 0.0);
+                                }
+                            });
+                    }
                     let (m, v) = slots.b.split_at_mut(1);
                     Zip::from(&mut layer.b)
                         .and(gb)
@@ -337,19 +365,33 @@ impl Optimizer {
                     weight_decay,
                 } => {
                     let decay = 1.0 - lr * weight_decay;
-                    Zip::from(&mut layer.w)
-                        .and(gw)
-                        .and(&mut slots.w[0])
-                        .and(&layer.mask)
-                        .for_each(|w, &g, vel, &on| {
-                            if on {
-                                *w *= decay;
-                                *vel = momentum * *vel + g;
-                                *w -= lr * *vel;
-                            } else {
-                                (*w, *vel) = (0.0, 0.0);
-                            }
-                        });
+                    let rule = move |w: &mut f32, g: f32, vel: &mut f32| {
+                        *w *= decay;
+                        *vel = momentum * *vel + g;
+                        *w -= lr * *vel;
+                    };
+                    let vel = &mut slots.w[0];
+                    let sparse = update_sparse(
+                        &mut layer.w,
+                        gw,
+                        [vel],
+                        &layer.mask,
+                        cache,
+                        |w, g, [vel]| rule(w, g, vel),
+                    );
+                    if !sparse {
+                        Zip::from(&mut layer.w)
+                            .and(gw)
+                            .and(&mut slots.w[0])
+                            .and(&layer.mask)
+                            .for_each(|w, &g, vel, &on| {
+                                if on {
+                                    rule(w, g, vel);
+                                } else {
+                                    (*w, *vel) = (0.0, 0.0);
+                                }
+                            });
+                    }
                     Zip::from(&mut layer.b)
                         .and(gb)
                         .and(&mut slots.b[0])
