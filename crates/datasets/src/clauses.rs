@@ -53,6 +53,12 @@ impl Literal {
     }
 
     /// Truth value of the literal under an assignment of the variables.
+    ///
+    /// # Shapes
+    /// `bits`: `[n]`, one value per Boolean variable (not per input column).
+    ///
+    /// # Panics
+    /// If `bits` is shorter than `self.var + 1`.
     pub fn holds(&self, bits: &[bool]) -> bool {
         bits[self.var] != self.negated
     }
@@ -67,6 +73,12 @@ pub struct Clause {
 
 impl Clause {
     /// True when every literal holds under `bits`.
+    ///
+    /// # Shapes
+    /// `bits`: `[n]`, one value per Boolean variable.
+    ///
+    /// # Panics
+    /// If a literal's variable is out of range of `bits`.
     pub fn holds(&self, bits: &[bool]) -> bool {
         self.literals.iter().all(|l| l.holds(bits))
     }
@@ -107,12 +119,19 @@ impl ClauseStructure {
         }
     }
 
-    /// Input columns of every clause (the form the metrics and the clause strategy take).
+    /// Input columns of every clause (the form the metrics and the clause strategy take):
+    /// `[m]` lists of `k` column indices into the `[N, d]` features.
     pub fn clause_inputs(&self) -> Vec<Vec<usize>> {
         self.clauses.iter().map(Clause::inputs).collect()
     }
 
     /// Which clauses hold under `bits`, one entry per clause.
+    ///
+    /// # Shapes
+    /// `bits`: `[n]`, one value per Boolean variable → returns `[m]`.
+    ///
+    /// # Panics
+    /// If `bits` has fewer than [`ClauseStructure::n_vars`] entries and a clause reads beyond it.
     pub fn satisfied(&self, bits: &[bool]) -> Vec<bool> {
         self.clauses.iter().map(|c| c.holds(bits)).collect()
     }

@@ -48,6 +48,9 @@ impl Targets {
 
     /// The targets of the given sample indices, in that order.
     ///
+    /// # Shapes
+    /// `idx`: `[n]` row indices → `n` targets (`[n]` class ids or `[n, C]` bits).
+    ///
     /// # Panics
     /// If an index is out of range.
     pub fn select(&self, idx: &[usize]) -> Targets {
@@ -60,7 +63,7 @@ impl Targets {
         }
     }
 
-    /// Class ids, if these are class targets.
+    /// Class ids `[N]`, if these are class targets.
     pub fn labels(&self) -> Option<ArrayView1<'_, u32>> {
         match self {
             Targets::Classes { labels, .. } => Some(labels.view()),
@@ -98,6 +101,9 @@ impl Split {
     }
 
     /// The samples at `idx`, in that order.
+    ///
+    /// # Shapes
+    /// `idx`: `[n]` row indices → a split with `x: [n, d]` and `n` targets.
     ///
     /// # Panics
     /// If an index is out of range.

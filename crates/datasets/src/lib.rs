@@ -1,33 +1,52 @@
-//! Datasets for Fixed Parameter Expansion experiments.
+//! Datasets for Fixed Parameter Expansion experiments, usable from any ndarray trainer.
 //!
-//! Two families share one [`Dataset`] type (features `[N, d]` f32, targets, class names or clause
-//! structure, provenance):
+//! Two families of tasks share one [`Dataset`] type: a train and a test [`Split`], each with
+//! features `x: [N, d]` (`f32` [`ndarray::Array2`]) and [`Targets`] (`[N]` class ids or `[N, C]`
+//! 0/1 bits), plus class names, the clause structure of Boolean tasks and provenance.
 //!
 //! - **Boolean-code (DNF) tasks** ([`BooleanCodeConfig`], SPEC §2): read-once clauses of `k`
-//!   literals over `n` variables, `raw`/`literal` encodings, `balanced`/`uniform` sampling,
-//!   `or`/`per_clause` outputs; the [`ClauseStructure`] travels with the data.
-//! - **Embedding datasets** ([`EmbeddingConfig`], SPEC §3): frozen image embeddings stored in HDF5
-//!   (`/train/x`, `/train/y`, `/test/x`, `/test/y`), with L2 normalisation, standardisation, class
-//!   subsets and row caps.
+//!   literals over `n` variables, `raw`/`literal` encodings ([`Encoding`]), `balanced`/`uniform`
+//!   sampling ([`Sampling`]), `or`/`per_clause` outputs ([`OutputKind`]); the
+//!   [`ClauseStructure`] travels with the data, and [`ClauseStructure::clause_inputs`] gives it
+//!   in the form the `fpe` clause strategies and the `fpe-metrics` collision metrics take.
+//! - **Embedding datasets** ([`EmbeddingConfig`], [`load_embeddings`], SPEC §3): frozen image
+//!   embeddings stored in HDF5 (`/train/x`, `/train/y`, `/test/x`, `/test/y`), with L2
+//!   normalisation, standardisation, class subsets and row caps; [`write_hdf5`] writes any
+//!   [`Dataset`] in the same layout.
 //!
 //! Randomness: one seed, one independent ChaCha stream per purpose ([`rng_for`], [`Stream`]).
-//! Mini-batches: [`EpochOrder`].
+//! Mini-batches: [`EpochOrder`]. Errors: [`Error`], which names the field, file or dataset at
+//! fault.
+//!
+//! The crate depends on no other workspace crate. `cargo run -p fpe-datasets --example
+//! dnf_task` prints a task's clauses and samples, then loads the shipped embeddings.
+//!
+//! # Example
 //!
 //! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use fpe_datasets::{BooleanCodeConfig, Encoding, EpochOrder, Stream, rng_for};
 //!
+//! // 4 read-once clauses of 3 literals over 64 variables, literal encoding [x, 1 − x].
 //! let cfg = BooleanCodeConfig { clauses: 4, encoding: Encoding::Literal, train_size: 512, ..Default::default() };
 //! let data = cfg.generate(42)?;
-//! assert_eq!(data.d_in(), 128); // literal encoding: [x, 1 − x]
+//! assert_eq!(data.train.x.dim(), (512, 128)); // x: [N, d], an ndarray::Array2<f32>
 //! let clauses = data.clauses.as_ref().expect("Boolean tasks carry their clauses");
-//! println!("{}", clauses.to_formula());
+//! println!("{}", clauses.to_formula()); // (x3 ∧ ¬x17 ∧ x40) ∨ …
+//! let inputs: Vec<Vec<usize>> = clauses.clause_inputs(); // for fpe and fpe-metrics
+//! assert_eq!(inputs.len(), 4);
 //!
+//! // Shuffled mini-batches from the seed's batch stream.
 //! let order = EpochOrder::shuffled(data.train.len(), 256, &mut rng_for(42, Stream::Batches));
 //! for batch in order.iter_split(&data.train) {
 //!     assert!(batch.len() <= 256);
 //! }
-//! # Ok::<(), fpe_datasets::Error>(())
+//! # Ok(())
+//! # }
 //! ```
+
+#![deny(missing_docs)]
+#![warn(rustdoc::broken_intra_doc_links)]
 
 mod batches;
 mod boolean;

@@ -134,6 +134,9 @@ pub fn apply(plan: &ExpansionPlan, mlp: &Mlp, optimizer: Option<&Optimizer>) -> 
 
 /// Plans and applies in one call.
 ///
+/// # Shapes
+/// `clauses`: `[m]` lists of input column indices `< d_in`, as for [`crate::plan()`].
+///
 /// # Errors
 /// As [`crate::plan()`] and [`apply`].
 pub fn expand(

@@ -1,5 +1,5 @@
 //! Expansion options (SPEC §5). Every field has the documented default; each one that the paper
-//! leaves open is marked [choice] in the crate docs and logged by every run.
+//! leaves open is marked \[choice\] in the crate docs and logged by every run.
 
 use serde::{Deserialize, Serialize};
 
@@ -9,22 +9,22 @@ use crate::error::{Error, Result};
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StrategyKind {
-    /// Balanced random partition per parent [paper].
+    /// Balanced random partition per parent \[paper\].
     #[default]
     Random,
-    /// Literals of a clause go to the same child, clauses round-robin in random order [paper].
+    /// Literals of a clause go to the same child, clauses round-robin in random order \[paper\].
     Clause,
-    /// The parent's α heaviest clauses (Σ|w| over their literals) get one child each [choice].
+    /// The parent's α heaviest clauses (Σ|w| over their literals) get one child each \[choice\].
     ClauseByWeight,
     /// Balanced k-means of the inputs on normalised rows of `G = W_inᵀ W_in`; group g → child g
-    /// for every parent [paper: cluster G; choice: the algorithm].
+    /// for every parent \[paper: cluster G; choice: the algorithm\].
     Feature,
-    /// α contiguous blocks of the parent's active inputs [choice: structure-blind baseline].
+    /// α contiguous blocks of the parent's active inputs \[choice: structure-blind baseline\].
     Contiguous,
-    /// Each child's incoming mask is N:M along the input axis, N = M/α [paper: structured].
+    /// Each child's incoming mask is N:M along the input axis, N = M/α \[paper: structured\].
     Nm,
     /// Control: each child gets an independent random subset of the parent's inputs, of the
-    /// sizes `random` would give; supports overlap [paper control].
+    /// sizes `random` would give; supports overlap \[paper control\].
     Overlap,
 }
 
@@ -77,7 +77,7 @@ impl StrategyKind {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BiasPolicy {
-    /// Every child copies the parent's bias [choice].
+    /// Every child copies the parent's bias \[choice\].
     #[default]
     Copy,
     /// Every child gets `b / α`.
@@ -88,7 +88,7 @@ pub enum BiasPolicy {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OutgoingPolicy {
-    /// Every child copies the parent's outgoing column, no rescaling [paper].
+    /// Every child copies the parent's outgoing column, no rescaling \[paper\].
     #[default]
     Copy,
     /// Every child gets the column divided by α (preserves the function at a dense split).
@@ -99,7 +99,7 @@ pub enum OutgoingPolicy {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PrunePolicy {
-    /// Smallest |w| over all incoming and outgoing weights of the expanded layers [choice].
+    /// Smallest |w| over all incoming and outgoing weights of the expanded layers \[choice\].
     #[default]
     Global,
     /// Smallest |w| over the outgoing (copied) weights only.
@@ -110,7 +110,7 @@ pub enum PrunePolicy {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OptimizerStatePolicy {
-    /// Start from zero moments [choice].
+    /// Start from zero moments \[choice\].
     #[default]
     Reset,
     /// Split moments exactly like the weights they belong to.
@@ -185,7 +185,9 @@ impl ExpansionConfig {
                 "must be strictly increasing (expanded first to last)",
             ));
         }
-        if self.strategy == StrategyKind::Nm && (self.nm_m == 0 || self.nm_m % self.alpha != 0) {
+        if self.strategy == StrategyKind::Nm
+            && (self.nm_m == 0 || !self.nm_m.is_multiple_of(self.alpha))
+        {
             return Err(Error::config(
                 "nm_m",
                 self.nm_m,

@@ -167,7 +167,7 @@ impl<R: Rng> TrainHooks for DynamicSparsity<R> {
         opt: &mut Optimizer,
     ) -> Result<bool> {
         let t = ctx.step_in_fit + 1;
-        if self.cfg.every == 0 || t % self.cfg.every != 0 || t >= ctx.steps_in_fit {
+        if self.cfg.every == 0 || !t.is_multiple_of(self.cfg.every) || t >= ctx.steps_in_fit {
             return Ok(false);
         }
         let frac = self.cfg.zeta

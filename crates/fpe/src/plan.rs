@@ -84,6 +84,10 @@ pub fn check_layers(mlp: &Mlp, cfg: &ExpansionConfig) -> Result<()> {
 /// `clauses` gives the input columns of each clause's literals (Boolean tasks), needed by the
 /// clause strategies.
 ///
+/// # Shapes
+/// `clauses`: `[m]` lists of column indices `< d_in` (what
+/// `fpe_datasets::ClauseStructure::clause_inputs` returns).
+///
 /// # Errors
 /// As [`ExpansionConfig::validate`] and [`check_layers`]; [`Error::FanInTooSmall`] for a parent
 /// with fewer than α active inputs; [`Error::Config`] for a clause strategy without clauses, or a

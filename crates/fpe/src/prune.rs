@@ -11,9 +11,15 @@ use crate::error::{Error, Result};
 /// Prunes `mlp.nnz() − budget` weights among the active weights of `layers`; returns the number
 /// pruned per layer of the network.
 ///
+/// # Shapes
+/// `layers`: layer indices (`< mlp.depth()`) → returns `[mlp.depth()]` counts.
+///
 /// # Errors
 /// [`Error::Config`] if the candidates hold fewer active weights than must be pruned, or the
 /// network is already below the budget.
+///
+/// # Panics
+/// If an index in `layers` is `≥ mlp.depth()` and weights must be pruned.
 pub fn prune_to_budget(mlp: &mut Mlp, budget: usize, layers: &[usize]) -> Result<Vec<usize>> {
     let nnz = mlp.nnz();
     let mut pruned = vec![0usize; mlp.depth()];

@@ -108,6 +108,9 @@ pub fn capacity_stats(w: ArrayView2<'_, f32>, literals: Option<&[usize]>) -> Res
 }
 
 /// The distinct input indices that are a literal of at least one clause, sorted.
+///
+/// # Shapes
+/// - `clauses`: `[m]` lists of input indices → returns the sorted union.
 pub fn literal_inputs(clauses: &[Vec<usize>]) -> Vec<usize> {
     let mut all: Vec<usize> = clauses.iter().flatten().copied().collect();
     all.sort_unstable();

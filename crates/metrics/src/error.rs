@@ -135,7 +135,7 @@ pub(crate) fn check_alpha(op: &'static str, neurons: usize, alpha: usize) -> Res
     if alpha == 0 {
         return Err(Error::ZeroAlpha { op });
     }
-    if neurons % alpha != 0 {
+    if !neurons.is_multiple_of(alpha) {
         return Err(Error::AlphaDivisor { op, neurons, alpha });
     }
     Ok(neurons / alpha)

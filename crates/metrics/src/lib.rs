@@ -1,4 +1,5 @@
-//! Polysemanticity and interference metrics for Fixed Parameter Expansion (SPEC §7).
+//! Polysemanticity and interference metrics for Fixed Parameter Expansion (SPEC §7), for any
+//! weight matrix: yours, one exported by `fpe export`, or one from numpy or PyTorch.
 //!
 //! The crate reads plain arrays: a layer's (masked) incoming weight `[h, d]` (rows = neurons,
 //! columns = inputs), hidden activations `[N, h]` (rows = samples), a clause-satisfaction
@@ -19,24 +20,38 @@
 //! | fold-change regression | [`linear_regression`] |
 //! | everything at once, serialisable | [`MetricReport::compute`] |
 //!
+//! The main types are the input builder [`ReportInput`], the serialisable [`MetricReport`] and
+//! its parts ([`CapacityStats`], [`CosineStats`], [`CollisionStats`], [`CollisionPrediction`],
+//! [`Polysemanticity`], [`Regression`]), and [`Error`], which names the function, argument and
+//! offending value. `cargo run -p fpe-metrics --example metric_report [-- model.npz]` prints the
+//! report of an exported model or of a random FPE-shaped layer.
+//!
+//! # Example
+//!
 //! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use fpe_metrics::{MetricReport, ReportInput, collision_prob_independent};
 //! use ndarray::array;
 //!
-//! // Two parents with α = 2 children each; children read disjoint inputs.
+//! // Weights [h, d] = [4, 4]: two parents of α = 2 children; siblings read disjoint inputs.
 //! let w = array![
 //!     [1.0f32, 1.0, 0.0, 0.0],
 //!     [0.0, 0.0, 1.0, 1.0],
 //!     [1.0, 0.0, 1.0, 0.0],
 //!     [0.0, 1.0, 0.0, 1.0],
 //! ];
-//! let clauses = vec![vec![0, 1], vec![2, 3]];
+//! let clauses = vec![vec![0, 1], vec![2, 3]]; // input indices of each clause's literals
 //! let report = MetricReport::compute(&ReportInput::new(w.view()).clauses(&clauses).alpha(2))?;
 //! assert_eq!(report.cosine.mean_abs_siblings, 0.0);
 //! assert_eq!(report.collisions.as_ref().map(|c| c.coverage), Some(1.0));
 //! assert_eq!(collision_prob_independent(2, 2)?, 0.125); // 2^-(2·2−1)
-//! # Ok::<(), fpe_metrics::Error>(())
+//! println!("mean capacity {:.3}", report.capacity.mean);
+//! # Ok(())
+//! # }
 //! ```
+
+#![deny(missing_docs)]
+#![warn(rustdoc::broken_intra_doc_links)]
 
 mod capacity;
 mod collisions;

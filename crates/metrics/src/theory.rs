@@ -136,6 +136,9 @@ pub struct CollisionPrediction {
 /// [`CollisionStats::collision_rate_per_parent`](crate::CollisionStats::collision_rate_per_parent)
 /// and [`CollisionStats::coverage_per_parent`](crate::CollisionStats::coverage_per_parent).
 ///
+/// # Shapes
+/// - `clauses`: `[m]` lists of input indices, each `< inputs`.
+///
 /// # Errors
 /// [`Error::ZeroAlpha`] if `alpha = 0`; [`Error::EmptyClause`] and [`Error::ClauseIndex`] for a
 /// clause without literals or with a literal index `≥ inputs`.

@@ -46,6 +46,9 @@ impl Layer {
 
     /// A fully dense layer.
     ///
+    /// # Shapes
+    /// `w`: `[out, in]`, `b`: `[out]`.
+    ///
     /// # Errors
     /// [`Error::Shape`] if `b.len() != w.nrows()`.
     pub fn dense(w: Array2<f32>, b: Array1<f32>) -> Result<Self> {

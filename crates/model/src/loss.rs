@@ -139,6 +139,9 @@ fn sigmoid(z: f32) -> f32 {
 
 /// Mean loss of `logits` against `y` (see the module docs for which loss).
 ///
+/// # Shapes
+/// `logits`: `[batch, d_out]`; `y`: `[batch]` class ids or `[batch, d_out]` 0/1 targets.
+///
 /// # Panics
 /// If the batch sizes differ.
 pub fn loss(logits: ArrayView2<'_, f32>, y: TargetsRef<'_>) -> f64 {
@@ -153,6 +156,9 @@ pub fn loss(logits: ArrayView2<'_, f32>, y: TargetsRef<'_>) -> f64 {
 }
 
 /// Predicted class per sample (argmax; the first maximum wins).
+///
+/// # Shapes
+/// `logits`: `[batch, C]` → `[batch]`.
 pub fn predict_classes(logits: ArrayView2<'_, f32>) -> Array1<u32> {
     logits
         .axis_iter(Axis(0))
@@ -180,6 +186,9 @@ pub struct Accuracy {
 }
 
 /// Accuracy of `logits` against `y`.
+///
+/// # Shapes
+/// `logits`: `[batch, d_out]`; `y`: `[batch]` class ids or `[batch, d_out]` 0/1 targets.
 ///
 /// # Panics
 /// If the batch sizes differ.

@@ -322,6 +322,9 @@ impl BatchBuf {
 
 /// Mean loss and accuracy of `mlp` on a whole split (one forward pass).
 ///
+/// # Shapes
+/// `x`: `[N, d_in]`; `y`: `[N]` class ids or `[N, d_out]` 0/1 targets.
+///
 /// # Panics
 /// If shapes disagree with the model.
 pub fn evaluate(

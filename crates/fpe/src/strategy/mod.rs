@@ -41,6 +41,9 @@ pub struct LayerView<'a> {
 
 impl LayerView<'_> {
     /// Active inputs of parent `i`, ascending.
+    ///
+    /// # Panics
+    /// If `i` is not a row of `mask` (`i ≥ h`).
     pub fn active(&self, i: usize) -> Vec<usize> {
         self.mask
             .row(i)
