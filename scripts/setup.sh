@@ -2,8 +2,9 @@
 # Installs what a fresh Debian/Ubuntu machine with a Rust toolchain lacks to build, test and run fpe:
 # the HDF5 C library (libhdf5-dev, found by pkg-config), fontconfig headers and a font for the plots of
 # `fpe report` (plotters links fontconfig/freetype at build time and needs a font at run time), the
-# `just` command runner, and numpy/h5py for the Python interop tests. Idempotent: does nothing that is
-# already done. Needs root (or sudo) for apt.
+# `just` command runner, numpy/h5py for the Python interop tests, and the Vulkan loader with Mesa's
+# CPU Vulkan driver lavapipe, on which the optional GPU backend's tests run without a GPU.
+# Idempotent: does nothing that is already done. Needs root (or sudo) for apt.
 set -euo pipefail
 
 need_apt=()
@@ -12,6 +13,11 @@ pkg-config --exists fontconfig 2>/dev/null || need_apt+=(libfontconfig1-dev pkg-
 if ! { command -v fc-list >/dev/null 2>&1 && [[ -n $(fc-list 2>/dev/null | head -n 1) ]]; } \
     && [[ ! -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]]; then
     need_apt+=(fonts-dejavu-core)
+fi
+# Vulkan loader + lavapipe (mesa-vulkan-drivers) for the GPU backend's tests (scripts/test.sh).
+if ! compgen -G '/usr/share/vulkan/icd.d/lvp_icd*.json' >/dev/null \
+    || ! compgen -G '/usr/lib/*/libvulkan.so.1' >/dev/null; then
+    need_apt+=(mesa-vulkan-drivers libvulkan1)
 fi
 if ((${#need_apt[@]})); then
     SUDO=""

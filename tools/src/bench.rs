@@ -11,6 +11,12 @@
 //! `--reference` runs `benches/reference/masked_step.py` (numpy, masked dense matrices) on the
 //! same configurations, with its BLAS limited to the same number of threads, and adds
 //! `ours / numpy`.
+//!
+//! `--device gpu` (a build with `--features gpu`) measures the same configurations with
+//! [`fpe_model::gpu::GpuTrainer`]: the batch stays on the device and steps are submitted in
+//! groups, waiting for the device at the end of each group, so the time includes the device's
+//! work. The rayon thread count does not apply (`threads` is `-`); the adapter is printed to
+//! stderr.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -18,7 +24,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use fpe_model::{Grads, KernelPolicy, Optimizer, OptimizerConfig, StepCase, Workspace};
+use fpe_model::{Device, Grads, KernelPolicy, Optimizer, OptimizerConfig, StepCase, Workspace};
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::SeedableRng;
 use serde::Serialize;
@@ -57,7 +63,9 @@ pub(crate) struct BenchRow {
     pub(crate) config: String,
     /// Expansion factor (1 = dense base).
     pub(crate) alpha: usize,
-    /// Rayon threads.
+    /// Device: `cpu` or `gpu`.
+    pub(crate) device: String,
+    /// Rayon threads (0 on the GPU, where they do not apply).
     pub(crate) threads: usize,
     /// Kernel of each layer, input first.
     pub(crate) kernels: Vec<String>,
@@ -99,20 +107,36 @@ fn selected(opts: &BenchOptions) -> Vec<StepCase> {
         .collect()
 }
 
-/// A configuration ready to step: model, optimiser, buffers and one fixed batch.
-struct Prepared {
-    case: StepCase,
+/// CPU buffers, optimiser and the fixed batch.
+struct CpuEngine {
     workspace: Workspace,
-    mlp: fpe_model::Mlp,
     grads: Grads,
     opt: Optimizer,
     x: ndarray::Array2<f32>,
     y: fpe_model::Targets,
+}
+
+/// What runs the steps of a configuration.
+enum Engine {
+    Cpu(Box<CpuEngine>),
+    #[cfg(feature = "gpu")]
+    Gpu {
+        trainer: Box<fpe_model::gpu::GpuTrainer>,
+        /// Steps per submission and wait, sized from the warm-up to about a tenth of a round.
+        group: usize,
+    },
+}
+
+/// A configuration ready to step: model, optimiser, buffers and one fixed batch.
+struct Prepared {
+    case: StepCase,
+    mlp: fpe_model::Mlp,
+    engine: Engine,
     best: f64,
 }
 
 impl Prepared {
-    fn new(case: StepCase, kernel: KernelPolicy) -> Result<Self> {
+    fn new(case: StepCase, kernel: KernelPolicy, device: Device) -> Result<Self> {
         let mut rng = ChaCha8Rng::seed_from_u64(0);
         let mlp = case.build(&mut rng)?;
         let (x, y) = case.batch(BATCH, &mut rng);
@@ -121,50 +145,110 @@ impl Prepared {
         } else {
             kernel
         };
+        let opt = Optimizer::new(OptimizerConfig::default(), &mlp)?;
+        let engine = match device {
+            Device::Cpu => Engine::Cpu(Box::new(CpuEngine {
+                workspace: Workspace::new(&mlp, policy),
+                grads: Grads::zeros_like(&mlp),
+                opt,
+                x,
+                y,
+            })),
+            #[cfg(feature = "gpu")]
+            Device::Gpu => {
+                let ctx = fpe_model::gpu::GpuContext::shared()?;
+                let mut trainer = fpe_model::gpu::GpuTrainer::new(&ctx, mlp.clone(), &opt, policy)?;
+                trainer.set_batch(x.view(), y.view())?;
+                Engine::Gpu {
+                    trainer: Box::new(trainer),
+                    group: 1,
+                }
+            }
+            #[cfg(not(feature = "gpu"))]
+            Device::Gpu => return Err(fpe_model::GpuError::NotCompiled.into()),
+        };
         Ok(Prepared {
-            workspace: Workspace::new(&mlp, policy),
-            grads: Grads::zeros_like(&mlp),
-            opt: Optimizer::new(OptimizerConfig::default(), &mlp)?,
             mlp,
-            x,
-            y,
+            engine,
             case,
             best: 0.0,
         })
     }
 
-    fn step(&mut self) {
-        let loss =
-            self.workspace
-                .loss_grad(&self.mlp, self.x.view(), self.y.view(), &mut self.grads);
-        self.opt.step(&mut self.mlp, &self.grads);
-        std::hint::black_box(loss);
+    fn kernel_names(&self) -> Vec<String> {
+        let names = match &self.engine {
+            Engine::Cpu(cpu) => cpu.workspace.kernel_names(),
+            #[cfg(feature = "gpu")]
+            Engine::Gpu { trainer, .. } => trainer.kernel_names(),
+        };
+        names.into_iter().map(String::from).collect()
+    }
+
+    /// Runs some steps (one on the CPU, a group on the GPU, waiting for the device); returns
+    /// how many.
+    fn steps(&mut self) -> Result<u64> {
+        match &mut self.engine {
+            Engine::Cpu(cpu) => {
+                let CpuEngine {
+                    workspace,
+                    grads,
+                    opt,
+                    x,
+                    y,
+                } = &mut **cpu;
+                let loss = workspace.loss_grad(&self.mlp, x.view(), y.view(), grads);
+                opt.step(&mut self.mlp, grads);
+                std::hint::black_box(loss);
+                Ok(1)
+            }
+            #[cfg(feature = "gpu")]
+            Engine::Gpu { trainer, group } => {
+                trainer.train_steps(*group)?;
+                Ok(*group as u64)
+            }
+        }
+    }
+
+    /// Warm-up; on the GPU also sizes the step groups to about a tenth of a round.
+    fn warm_up(&mut self, round_seconds: f64) -> Result<()> {
+        for _ in 0..3 {
+            self.steps()?;
+        }
+        #[cfg(feature = "gpu")]
+        if let Engine::Gpu { trainer, group } = &mut self.engine {
+            let start = Instant::now();
+            trainer.train_steps(4)?;
+            let per_step = start.elapsed().as_secs_f64() / 4.0;
+            *group = ((round_seconds / 10.0 / per_step.max(1e-9)) as usize).clamp(1, 256);
+        }
+        let _ = round_seconds;
+        Ok(())
     }
 
     /// Steps for `seconds`; keeps the best samples/s seen.
-    fn round(&mut self, seconds: f64) {
+    fn round(&mut self, seconds: f64) -> Result<()> {
         let start = Instant::now();
         let mut steps = 0u64;
         loop {
-            self.step();
-            steps += 1;
+            steps += self.steps()?;
             let elapsed = start.elapsed().as_secs_f64();
             if elapsed >= seconds {
                 self.best = self.best.max(steps as f64 * BATCH as f64 / elapsed);
-                return;
+                return Ok(());
             }
         }
     }
 }
 
-/// Measures every selected configuration for every thread count, prints a table (or JSON with
-/// `--json`) to stdout and returns the rows.
+/// Measures every selected configuration for every thread count (once on the GPU), prints a
+/// table (or JSON with `--json`) to stdout and returns the rows.
 ///
 /// # Errors
-/// A bad `--kernel`, `--threads 0`, or (with `--reference`) a missing python3/numpy or a
-/// failing reference script.
-pub(crate) fn run(opts: &BenchOptions) -> Result<Vec<BenchRow>> {
+/// A bad `--kernel`, `--threads 0`, a GPU that cannot be used (not compiled in, no adapter),
+/// or (with `--reference`) a missing python3/numpy or a failing reference script.
+pub(crate) fn run(opts: &BenchOptions, device: Device) -> Result<Vec<BenchRow>> {
     let kernel = policy(&opts.kernel)?;
+    device.check()?;
     if opts.threads.contains(&0) {
         bail!("--threads: thread counts must be at least 1");
     }
@@ -175,28 +259,38 @@ pub(crate) fn run(opts: &BenchOptions) -> Result<Vec<BenchRow>> {
     if cases.is_empty() {
         bail!("--only {:?} matches no configuration", opts.only);
     }
+    #[cfg(feature = "gpu")]
+    if device == Device::Gpu {
+        let ctx = fpe_model::gpu::GpuContext::shared()?;
+        eprintln!("device: gpu, adapter {}", ctx.adapter());
+    }
+    // The GPU is measured once: the rayon thread count does not apply to it.
+    let thread_counts = match device {
+        Device::Cpu => opts.threads.clone(),
+        Device::Gpu => vec![opts.threads.first().copied().unwrap_or(1)],
+    };
+    let round_seconds = opts.seconds / opts.rounds as f64;
     let mut rows = Vec::new();
-    for &threads in &opts.threads {
+    for &threads in &thread_counts {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build()
             .context("building the rayon pool")?;
         let mut prepared = cases
             .iter()
-            .map(|c| Prepared::new(c.clone(), kernel))
+            .map(|c| Prepared::new(c.clone(), kernel, device))
             .collect::<Result<Vec<_>>>()?;
-        pool.install(|| {
+        pool.install(|| -> Result<()> {
             for p in &mut prepared {
-                for _ in 0..3 {
-                    p.step();
-                }
+                p.warm_up(round_seconds)?;
             }
             for _ in 0..opts.rounds {
                 for p in &mut prepared {
-                    p.round(opts.seconds / opts.rounds as f64);
+                    p.round(round_seconds)?;
                 }
             }
-        });
+            Ok(())
+        })?;
         let numpy = if opts.reference {
             reference(&cases, opts, threads)?
         } else {
@@ -212,13 +306,9 @@ pub(crate) fn run(opts: &BenchOptions) -> Result<Vec<BenchRow>> {
             rows.push(BenchRow {
                 config: p.case.name.clone(),
                 alpha: p.case.alpha,
-                threads,
-                kernels: p
-                    .workspace
-                    .kernel_names()
-                    .into_iter()
-                    .map(String::from)
-                    .collect(),
+                device: device.name().to_string(),
+                threads: if device == Device::Gpu { 0 } else { threads },
+                kernels: p.kernel_names(),
                 nnz: p.mlp.nnz(),
                 samples_per_sec: p.best,
                 ratio_to_dense: base.get(&p.case.family).map(|b| p.best / b),
@@ -256,11 +346,16 @@ pub(crate) fn table(rows: &[BenchRow]) -> String {
     }
     out.push('\n');
     for (r, k) in rows.iter().zip(&kernels) {
+        let threads = if r.threads == 0 {
+            "-".to_string()
+        } else {
+            r.threads.to_string()
+        };
         out += &format!(
             "{:<cw$} {:>5} {:>7} {:<kw$} {:>15.0} {:>14}",
             r.config,
             r.alpha,
-            r.threads,
+            threads,
             k,
             r.samples_per_sec,
             opt(r.ratio_to_dense, 2)

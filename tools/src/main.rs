@@ -23,6 +23,11 @@ struct Cli {
     /// Results do not depend on it.
     #[arg(long)]
     threads: Option<usize>,
+    /// Device to train on: cpu, or gpu (needs a build with `--features gpu` and a Vulkan, Metal
+    /// or DX12 adapter; FPE_GPU_ADAPTER=<name part> picks one). Applies to run, sweep,
+    /// reproduce and bench; given before or after the subcommand.
+    #[arg(long, global = true, default_value = "cpu")]
+    device: fpe_model::Device,
     #[command(subcommand)]
     command: Command,
 }
@@ -53,8 +58,17 @@ enum Command {
     /// Finished (setting, seed) units are identified by a hash of their resolved config and
     /// skipped, so an interrupted sweep continues where it stopped.
     ///
-    /// Example:
+    /// Across machines: `--shard I/N` runs shard I of N (counted from 0; a fixed split by unit
+    /// hash), side by side with the other shards on one shared --out; `--collect` then builds
+    /// results.csv, tables, plots and REPORT.md from all shards' unit files, as a plain sweep
+    /// followed by `fpe report` does, and fails listing any units still missing.
+    ///
+    /// Examples:
     ///   fpe sweep data/experiments/e2_clause_sweep.toml --out results
+    ///   fpe sweep data/experiments/e2_clause_sweep.toml --plan > plan.jsonl     # the units, one JSON per line
+    ///   fpe sweep data/experiments/e2_clause_sweep.toml --out /shared/r --shard 0/4   # on machine 1 …
+    ///   fpe sweep data/experiments/e2_clause_sweep.toml --out /shared/r --shard 3/4   # … on machine 4
+    ///   fpe sweep data/experiments/e2_clause_sweep.toml --out /shared/r --collect
     #[command(verbatim_doc_comment)]
     Sweep {
         /// Experiment config with a `[grid]` table.
@@ -64,6 +78,17 @@ enum Command {
         /// Use the config's `[quick]` overrides.
         #[arg(long)]
         quick: bool,
+        /// Print the units instead of running them: one JSON object per line with the unit's
+        /// hash, setting, seed and resolved config (with --shard: only that shard's units).
+        #[arg(long, conflicts_with = "collect")]
+        plan: bool,
+        /// Run only shard I of N (0 ≤ I < N), e.g. 0/4; results.csv is left to --collect.
+        #[arg(long, value_name = "I/N")]
+        shard: Option<fpe_tools::shard::Shard>,
+        /// Gather the shards' unit files into results.csv, tables, plots and REPORT.md; exit
+        /// nonzero listing missing units.
+        #[arg(long, conflicts_with = "shard")]
+        collect: bool,
     },
     /// Reproduce the paper's experiments E1–E10 (configs in data/experiments/) and write REPORT.md.
     ///
@@ -122,6 +147,21 @@ enum Command {
         #[arg(long)]
         npz: PathBuf,
     },
+    /// Write (and with --submit, submit) a Slurm job array running a sweep, one shard per task,
+    /// and a collect job that runs after it.
+    ///
+    /// The scripts go to OUT/NAME/slurm/ (array.sbatch, collect.sbatch; logs in logs/). The
+    /// binary, the config, its data and --out must be on a filesystem every node shares.
+    /// Resubmit failed tasks with `sbatch --array=I,J OUT/NAME/slurm/array.sbatch`: a rerun
+    /// shard skips its finished units; then `sbatch OUT/NAME/slurm/collect.sbatch`.
+    ///
+    /// Examples:
+    ///   fpe slurm data/experiments/e2_clause_sweep.toml --out /shared/results --submit
+    ///   fpe slurm data/experiments/e2_clause_sweep.toml --out /shared/results \
+    ///       --partition cpu --time 2:00:00 --cpus 4 --array-size 16 --submit
+    ///   fpe slurm my_sweep.toml --out /shared/results --sbatch-option=--mem=8G   # write only
+    #[command(verbatim_doc_comment)]
+    Slurm(fpe_tools::slurm::SlurmArgs),
     /// Measure training throughput (samples/s) of dense and expanded models.
     ///
     /// Examples:
@@ -319,6 +359,15 @@ fn main() -> Result<()> {
             .build_global()
             .context("configuring threads")?;
     }
+    let device = cli.device;
+    // Fail early when the device cannot train here (`fpe slurm` only passes it on to the jobs).
+    if matches!(
+        cli.command,
+        Command::Run { .. } | Command::Sweep { .. } | Command::Reproduce { .. } | Command::Bench(_)
+    ) {
+        device.check()?;
+    }
+    fpe_tools::runner::set_device(device);
     match cli.command {
         Command::Run {
             config,
@@ -340,8 +389,54 @@ fn main() -> Result<()> {
             config,
             knobs,
             quick,
+            plan,
+            shard,
+            collect,
         } => {
             let exp = load(Some(&config), &knobs, quick)?;
+            if plan {
+                use std::io::Write as _;
+                let mut stdout = std::io::stdout().lock();
+                for unit in fpe_tools::sweep::plan(&exp, shard)? {
+                    match writeln!(stdout, "{}", serde_json::to_string(&unit)?) {
+                        // The reader stopped early (`| head`): not an error.
+                        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => break,
+                        r => r.context("writing the plan")?,
+                    }
+                }
+                return Ok(());
+            }
+            if collect {
+                let opts = knobs.run_options();
+                let out = fpe_tools::sweep::collect(&exp, &opts)?;
+                print_summary(&out.rows);
+                fpe_tools::report::build(&opts.out)?;
+                eprintln!(
+                    "collected {} of {} units; results: {}; report: {}",
+                    out.present,
+                    out.units,
+                    out.dir.join("results.csv").display(),
+                    opts.out.join("REPORT.md").display()
+                );
+                if !out.missing.is_empty() {
+                    bail!("{}", out.missing_report());
+                }
+                return Ok(());
+            }
+            if let Some(shard) = shard {
+                let opts = knobs.run_options();
+                let out = fpe_tools::sweep::run_shard(&exp, &opts, &DataCache::default(), shard)?;
+                print_summary(&out.rows);
+                eprintln!(
+                    "shard {shard}: {} units run, {} reused; when every shard is done: \
+                     fpe sweep {} --out {} --collect",
+                    out.ran,
+                    out.skipped,
+                    config.display(),
+                    opts.out.display()
+                );
+                return Ok(());
+            }
             let out = run_experiment(&exp, &knobs.run_options(), &DataCache::default())?;
             print_summary(&out.rows);
             eprintln!(
@@ -375,8 +470,9 @@ fn main() -> Result<()> {
             fpe_model::export_npz(&ck.mlp, &npz)?;
             eprintln!("wrote {} ({} layers)", npz.display(), ck.mlp.depth());
         }
+        Command::Slurm(args) => fpe_tools::slurm::run(&args, &device.to_string())?,
         Command::Bench(opts) => {
-            bench::run(&opts)?;
+            bench::run(&opts, device)?;
         }
     }
     Ok(())

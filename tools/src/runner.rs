@@ -4,9 +4,15 @@
 //! the narrow model (and the wide baselines), `Batches` for the warm-up, a clone of the warm-up's
 //! batch stream for every arm after the split (so all arms see the same batches), `Split` for
 //! expansion plans (restarted per arm), `Training` for DropConnect masks and regrowth.
+//!
+//! Training runs on the device set by [`set_device`] (default CPU). On the GPU (a build with
+//! the `gpu` feature) the warm-up and every arm trained without per-step hooks (`dense`, the
+//! expansion strategies, `nm`, `overlap`, the wide baselines) run on the device; `dropconnect`,
+//! `set` and `rigl` change weights or masks between steps and run on the CPU.
 
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
@@ -15,8 +21,8 @@ use fpe::{
 };
 use fpe_datasets::{Dataset, Stream, Targets, rng_for};
 use fpe_model::{
-    Checkpoint, KernelPolicy, Mlp, MlpConfig, NoHooks, Optimizer, TargetsRef, TrainHooks, Trainer,
-    evaluate,
+    Checkpoint, Device, EpochReport, KernelPolicy, Mlp, MlpConfig, NoHooks, Optimizer, TargetsRef,
+    TrainHooks, Trainer, evaluate,
 };
 use rand_chacha::ChaCha8Rng;
 
@@ -43,6 +49,54 @@ fn targets(t: &Targets) -> TargetsRef<'_> {
     match t {
         Targets::Classes { labels, .. } => TargetsRef::Classes(labels.view()),
         Targets::Binary(y) => TargetsRef::Binary(y.view()),
+    }
+}
+
+static ON_GPU: AtomicBool = AtomicBool::new(false);
+
+/// Sets the device that every later [`run_unit`] trains on, for the whole process (like the
+/// thread count; default [`Device::Cpu`]). Check it first with [`Device::check`]: a unit on an
+/// unusable GPU fails its arms with that error. GPU results agree with the CPU's to float
+/// rounding, not bit for bit, and the unit hash does not include the device.
+pub fn set_device(device: Device) {
+    ON_GPU.store(device == Device::Gpu, Ordering::Relaxed);
+}
+
+/// The device set by [`set_device`].
+pub fn device() -> Device {
+    if ON_GPU.load(Ordering::Relaxed) {
+        Device::Gpu
+    } else {
+        Device::Cpu
+    }
+}
+
+/// [`Trainer::fit`] without hooks, on the device set by [`set_device`]. On the GPU the trainer
+/// is uploaded, trained there and read back (model, optimiser state, counters).
+fn fit_on_device<R: rand::Rng + ?Sized>(
+    t: &mut Trainer,
+    kernel: KernelPolicy,
+    x: ndarray::ArrayView2<'_, f32>,
+    y: TargetsRef<'_>,
+    epochs: usize,
+    batch_size: usize,
+    rng: &mut R,
+) -> Result<Vec<EpochReport>> {
+    if device() == Device::Cpu || epochs == 0 {
+        return Ok(t.fit(x, y, epochs, batch_size, rng, &mut NoHooks)?);
+    }
+    #[cfg(feature = "gpu")]
+    {
+        let ctx = fpe_model::gpu::GpuContext::shared()?;
+        let mut gpu = fpe_model::gpu::GpuTrainer::from_trainer(&ctx, t, kernel)?;
+        let reports = gpu.fit(x, y, epochs, batch_size, rng)?;
+        gpu.write_back(t)?;
+        Ok(reports)
+    }
+    #[cfg(not(feature = "gpu"))]
+    {
+        let _ = kernel;
+        Err(fpe_model::GpuError::NotCompiled.into())
     }
 }
 
@@ -83,13 +137,14 @@ pub fn run_unit(input: &UnitInput<'_>) -> Result<Vec<RunRow>> {
     let mut batch_rng = rng_for(seed, Stream::Batches);
     let mut warm = Trainer::new(mlp, cfg.train.optimizer, kernel)?;
     let warm_result = if arms.iter().any(Arm::uses_warmup) && warm_epochs > 0 {
-        warm.fit(
+        fit_on_device(
+            &mut warm,
+            kernel,
             xtr,
             ytr,
             warm_epochs,
             cfg.train.batch_size,
             &mut batch_rng,
-            &mut NoHooks,
         )
         .map(|_| ())
     } else {
@@ -181,10 +236,15 @@ fn run_arm(
         let reports = t.fit(xtr, ytr, epochs, bs, rng, hooks)?;
         Ok(reports.last().map_or(f64::NAN, |r| r.train_loss))
     };
+    // Arms without per-step hooks: on the device set by `set_device`.
+    let plain = |t: &mut Trainer, epochs: usize, rng: &mut ChaCha8Rng| -> Result<f64> {
+        let reports = fit_on_device(t, kernel, xtr, ytr, epochs, bs, rng)?;
+        Ok(reports.last().map_or(f64::NAN, |r| r.train_loss))
+    };
     match arm {
         Arm::Dense => {
             let mut t = clone_trainer(warm, kernel);
-            let loss = fit(&mut t, after_epochs, &mut batch_rng, &mut NoHooks)?;
+            let loss = plain(&mut t, after_epochs, &mut batch_rng)?;
             Ok((t, 1, warm_epochs, loss))
         }
         Arm::DropConnect => {
@@ -197,7 +257,7 @@ fn run_arm(
         }
         Arm::Expand(kind) => {
             let mut t = expanded(cfg, warm, kind, clauses, seed)?;
-            let loss = fit(&mut t, after_epochs, &mut batch_rng, &mut NoHooks)?;
+            let loss = plain(&mut t, after_epochs, &mut batch_rng)?;
             Ok((t, alpha, warm_epochs, loss))
         }
         Arm::Set | Arm::Rigl => {
@@ -225,7 +285,7 @@ fn run_arm(
             };
             let mut t = Trainer::new(mlp, cfg.train.optimizer, kernel)?;
             let mut rng = rng_for(seed, Stream::Batches);
-            let loss = fit(&mut t, warm_epochs + after_epochs, &mut rng, &mut NoHooks)?;
+            let loss = plain(&mut t, warm_epochs + after_epochs, &mut rng)?;
             Ok((t, 1, 0, loss))
         }
     }
@@ -317,6 +377,5 @@ fn save_checkpoint(dir: &Path, row: &RunRow, t: Trainer) -> Result<()> {
         "{}_s{}_{}.ckpt",
         row.config_hash, row.seed, row.arm
     ));
-    ck.save(&path)
-        .with_context(|| format!("saving {}", path.display()))
+    ck.save(&path).context("saving a checkpoint")
 }

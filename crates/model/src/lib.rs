@@ -1,4 +1,13 @@
-//! Masked multi-layer perceptrons for Fixed Parameter Expansion.
+//! Masked multi-layer perceptrons for Fixed Parameter Expansion: a small, deterministic CPU
+//! trainer for sparse MLPs whose masks stay fixed unless you change them.
+//!
+//! Everything speaks ndarray: inputs are `x: [batch, d_in]` ([`ndarray::ArrayView2<f32>`]),
+//! targets are a [`TargetsRef`] (`[batch]` class ids or `[batch, C]` 0/1 bits), and a layer's
+//! weight, bias and mask are `[out, in]`, `[out]` and `[out, in]` arrays. The crate depends on
+//! no other workspace crate; `cargo run -p fpe-model --example train_masked` trains a masked
+//! network on a small Boolean task.
+//!
+//! # Main types
 //!
 //! - [`Mlp`] of any depth: [`Layer`]s with weight `[out, in]`, bias `[out]` and a binary mask;
 //!   ReLU between layers; PyTorch's default init ([`MlpConfig::init`]). Batch is axis 0,
@@ -18,28 +27,43 @@
 //! - **Checkpoints** ([`Checkpoint`]: magic, version, checksum, atomic writes) and `.npz`
 //!   export ([`export_npz`]: arrays `weight_l`, `bias_l`, `mask_l`).
 //!
+//! # Example
+//!
 //! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use fpe_model::{KernelPolicy, MlpConfig, NoHooks, OptimizerConfig, TargetsRef, Trainer, evaluate};
-//! use ndarray::{Array1, Array2};
+//! use ndarray::{Array2, array};
 //! use rand_chacha::{ChaCha8Rng, rand_core::SeedableRng};
 //!
 //! let mut rng = ChaCha8Rng::seed_from_u64(0);
-//! // Learn y = x0 XOR x1 from the four corners.
-//! let x = Array2::from_shape_vec((4, 2), vec![0., 0., 0., 1., 1., 0., 1., 1.]).unwrap();
-//! let y = Array2::from_shape_vec((4, 1), vec![0., 1., 1., 0.]).unwrap();
-//! let mlp = MlpConfig { d_in: 2, hidden: vec![16], d_out: 1 }.init(&mut rng)?;
+//! // Learn y = x0 XOR x1 from the four corners: x [4, 2], y [4, 1].
+//! let x = array![[0.0f32, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]];
+//! let y = array![[0.0f32], [1.0], [1.0], [0.0]];
+//! let mut mlp = MlpConfig { d_in: 2, hidden: vec![16], d_out: 1 }.init(&mut rng)?;
+//! // Keep every other hidden → output weight; the mask [1, 16] stays fixed during training.
+//! mlp.layer_mut(1).set_mask(Array2::from_shape_fn((1, 16), |(_, j)| j % 2 == 0))?;
+//! assert_eq!(mlp.nnz(), 2 * 16 + 8);
 //! let opt = OptimizerConfig::Adam { lr: 0.05, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 };
-//! let mut trainer = Trainer::new(mlp, opt, KernelPolicy::Dense)?;
+//! let mut trainer = Trainer::new(mlp, opt, KernelPolicy::Auto)?;
 //! trainer.fit(x.view(), TargetsRef::Binary(y.view()), 300, 4, &mut rng, &mut NoHooks)?;
-//! let (_, acc) = evaluate(&trainer.mlp, x.view(), TargetsRef::Binary(y.view()));
+//! let (loss, acc) = evaluate(&trainer.mlp, x.view(), TargetsRef::Binary(y.view()));
+//! println!("loss {loss:.4}, accuracy {}", acc.accuracy);
 //! assert_eq!(acc.accuracy, 1.0);
-//! # Ok::<(), fpe_model::Error>(())
+//! assert_eq!(trainer.mlp.nnz(), 40); // masked weights stayed exactly zero
+//! # Ok(())
+//! # }
 //! ```
+
+#![deny(missing_docs)]
+#![warn(rustdoc::broken_intra_doc_links)]
 
 mod backprop;
 mod checkpoint;
+mod device;
 mod error;
 mod gathered;
+#[cfg(feature = "gpu")]
+pub mod gpu;
 mod isa;
 mod kernel;
 mod lanes;
@@ -53,6 +77,7 @@ mod train;
 
 pub use backprop::{CHUNK_ROWS, Grads, Workspace, unmasked_weight_grad};
 pub use checkpoint::{Checkpoint, FORMAT_VERSION, MAGIC, write_atomic};
+pub use device::{Device, GpuError};
 pub use error::{Error, Result};
 pub use gathered::GatheredKernel;
 pub use kernel::{AUTO_GATHER_BELOW, DenseKernel, KernelPolicy, LayerKernel};

@@ -1,0 +1,183 @@
+//! Where training runs: [`Device::Cpu`] (always available) or [`Device::Gpu`] (the wgpu backend of
+//! the optional `gpu` cargo feature, module `fpe_model::gpu`), and the errors of choosing a GPU.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+
+/// The device a model trains on.
+///
+/// Parsed from `cpu` or `gpu` (as in `fpe … --device gpu`). Results on the two devices agree to
+/// float rounding (about 1e-6 relative per step; the GPU sums in a different, but fixed, order)
+/// and each is bit-deterministic run to run.
+///
+/// ```
+/// use fpe_model::Device;
+/// assert_eq!("gpu".parse::<Device>()?, Device::Gpu);
+/// assert!("tpu".parse::<Device>().is_err());
+/// assert!(Device::Cpu.check().is_ok());
+/// # Ok::<(), fpe_model::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Device {
+    /// The CPU kernels ([`crate::KernelPolicy`]); the default.
+    #[default]
+    Cpu,
+    /// The wgpu backend (module `fpe_model::gpu`); needs the `gpu` feature and a Vulkan, Metal or DX12
+    /// adapter.
+    Gpu,
+}
+
+impl Device {
+    /// Whether this build has the GPU backend (the `gpu` cargo feature).
+    pub const GPU_COMPILED: bool = cfg!(feature = "gpu");
+
+    /// Stable id: `cpu` or `gpu`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Device::Cpu => "cpu",
+            Device::Gpu => "gpu",
+        }
+    }
+
+    /// Checks that the device can be used. Always `Ok` for the CPU; for the GPU this opens the
+    /// process-wide GPU context (`gpu::GpuContext::shared`), so the first call takes a moment.
+    ///
+    /// # Errors
+    /// [`GpuError::NotCompiled`] for the GPU in a build without the `gpu` feature;
+    /// [`GpuError::NoAdapter`] (naming the adapters seen) or [`GpuError::Backend`] when no GPU
+    /// device can be opened.
+    pub fn check(&self) -> Result<(), GpuError> {
+        match self {
+            Device::Cpu => Ok(()),
+            #[cfg(feature = "gpu")]
+            Device::Gpu => crate::gpu::GpuContext::shared().map(|_| ()),
+            #[cfg(not(feature = "gpu"))]
+            Device::Gpu => Err(GpuError::NotCompiled),
+        }
+    }
+}
+
+impl fmt::Display for Device {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Device {
+    type Err = Error;
+
+    /// `cpu` or `gpu` (case-insensitive).
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s.to_ascii_lowercase().as_str() {
+            "cpu" => Ok(Device::Cpu),
+            "gpu" => Ok(Device::Gpu),
+            _ => Err(Error::config("device", s, "allowed values are cpu, gpu")),
+        }
+    }
+}
+
+/// Why the GPU backend cannot run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum GpuError {
+    /// The GPU was requested from a build without the `gpu` cargo feature.
+    #[error("GPU support not compiled in: rebuild with --features gpu")]
+    NotCompiled,
+    /// No usable adapter (none at all, none with a compute backend, or none matching the
+    /// requested name).
+    #[error("{}", no_adapter_message(filter.as_deref(), seen))]
+    NoAdapter {
+        /// The adapter name filter in force (`FPE_GPU_ADAPTER` or `gpu::GpuOptions`).
+        filter: Option<String>,
+        /// Every adapter the graphics API reported, usable or not, as
+        /// `name (backend, device type)`.
+        seen: Vec<String>,
+    },
+    /// The device failed: could not be opened, was lost, ran out of memory, or reported an
+    /// error while running.
+    #[error("GPU adapter {adapter}: {reason}")]
+    Backend {
+        /// The adapter, as `name (backend, device type)`.
+        adapter: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The model or data exceeds a limit of the device (buffer size, dispatch size).
+    #[error("GPU limit: {0}")]
+    Limit(String),
+    /// An error of the model itself: shapes, targets, configuration, divergence.
+    #[error(transparent)]
+    Model(#[from] Error),
+}
+
+fn no_adapter_message(filter: Option<&str>, seen: &[String]) -> String {
+    let seen = if seen.is_empty() {
+        "none".to_string()
+    } else {
+        seen.join("; ")
+    };
+    match filter {
+        Some(f) => {
+            format!("no GPU adapter matches FPE_GPU_ADAPTER=\"{f}\" (adapters seen: {seen})")
+        }
+        None => format!(
+            "no usable GPU adapter found (adapters seen: {seen}); install the Vulkan driver of \
+             your GPU (NVIDIA proprietary driver, Mesa RADV for AMD, Mesa ANV for Intel; Metal on \
+             macOS), or Mesa's CPU driver lavapipe (`apt-get install mesa-vulkan-drivers \
+             libvulkan1`) for testing"
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_prints() {
+        for d in [Device::Cpu, Device::Gpu] {
+            assert_eq!(d.name().parse::<Device>().unwrap(), d);
+            assert_eq!(d.to_string(), d.name());
+        }
+        assert_eq!("GPU".parse::<Device>().unwrap(), Device::Gpu);
+        let err = "tpu".parse::<Device>().unwrap_err().to_string();
+        assert!(err.contains("device") && err.contains("cpu, gpu"), "{err}");
+    }
+
+    #[test]
+    fn errors_name_the_cause() {
+        assert_eq!(
+            GpuError::NotCompiled.to_string(),
+            "GPU support not compiled in: rebuild with --features gpu"
+        );
+        let none = GpuError::NoAdapter {
+            filter: None,
+            seen: vec![],
+        }
+        .to_string();
+        assert!(
+            none.contains("adapters seen: none") && none.contains("lavapipe"),
+            "{none}"
+        );
+        let filtered = GpuError::NoAdapter {
+            filter: Some("rtx".into()),
+            seen: vec!["llvmpipe (Vulkan, Cpu)".into()],
+        }
+        .to_string();
+        assert!(
+            filtered.contains("\"rtx\"") && filtered.contains("llvmpipe"),
+            "{filtered}"
+        );
+    }
+
+    #[cfg(not(feature = "gpu"))]
+    #[test]
+    fn gpu_without_the_feature_is_a_clear_error() {
+        assert!(matches!(Device::Gpu.check(), Err(GpuError::NotCompiled)));
+    }
+}
