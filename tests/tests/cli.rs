@@ -1,59 +1,13 @@
 //! End-to-end tests of the `fpe` program: a tiny sweep that resumes without recomputing, a report
 //! rebuilt from result files, SIGKILL at random moments, and thread-count invariance.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-/// The `fpe` binary next to this test's executable, (re)built once per test process so the tests
-/// never run a stale binary (a no-op when it is up to date).
-fn fpe() -> PathBuf {
-    static BUILD: std::sync::Once = std::sync::Once::new();
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
-    BUILD.call_once(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.args(["build", "-q", "-p", "fpe-tools", "--bin", "fpe"]);
-        if dir.ends_with("release") {
-            cmd.arg("--release");
-        }
-        assert!(
-            cmd.status().unwrap().success(),
-            "building the fpe binary failed"
-        );
-    });
-    dir.join("fpe")
-}
+mod common;
 
-fn write_config(dir: &Path, name: &str, seeds: &str, clauses: &str, epochs: usize) -> PathBuf {
-    let path = dir.join(format!("{name}.toml"));
-    let text = format!(
-        r#"
-name = "{name}"
-seeds = {seeds}
-arms = ["dense", "random", "clause"]
-[task]
-kind = "boolean"
-n_vars = 16
-literals = 2
-train_size = 256
-test_size = 128
-[model]
-hidden = [4]
-[train]
-warmup_epochs = {epochs}
-after_epochs = {epochs}
-batch_size = 64
-[expansion]
-alpha = 2
-[grid]
-"task.clauses" = {clauses}
-"#
-    );
-    std::fs::write(&path, text).unwrap();
-    path
-}
+use common::{csv_without_wall_time, fpe, write_config};
 
 fn sweep(cfg: &Path, out: &Path, threads: usize) -> std::process::Output {
     let o = Command::new(fpe())
@@ -69,19 +23,6 @@ fn sweep(cfg: &Path, out: &Path, threads: usize) -> std::process::Output {
         String::from_utf8_lossy(&o.stderr)
     );
     o
-}
-
-/// The CSV without its last column (wall time, the only value that differs between runs).
-fn csv_without_wall_time(path: &Path) -> Vec<String> {
-    let text = std::fs::read_to_string(path).unwrap();
-    let header = text.lines().next().unwrap();
-    assert!(
-        header.ends_with(",wall_seconds"),
-        "wall time is expected to be the last column"
-    );
-    text.lines()
-        .map(|l| l[..l.rfind(',').unwrap()].to_string())
-        .collect()
 }
 
 #[test]
@@ -229,6 +170,103 @@ fn a_second_sweep_on_the_same_directory_refuses_unless_the_lock_is_stale() {
     assert!(!out.join("locked/.lock").exists(), "lock not released");
 }
 
+/// `fpe ARGS…`, asserting success; returns stdout.
+fn fpe_ok(args: &[std::ffi::OsString]) -> String {
+    let o = Command::new(fpe()).args(args).output().unwrap();
+    assert!(
+        o.status.success(),
+        "fpe {args:?} failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).unwrap()
+}
+
+#[test]
+fn shards_run_side_by_side_and_collect_into_the_plain_sweeps_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), "sharded", "[0, 1]", "[2, 3, 4]", 4);
+    let plain = dir.path().join("plain");
+    sweep(&cfg, &plain, 2);
+    let out = dir.path().join("shared");
+    let os = |s: &str| std::ffi::OsString::from(s);
+    let args = |extra: &[&str]| -> Vec<std::ffi::OsString> {
+        let mut a = vec![os("--threads"), os("1"), os("sweep"), cfg.clone().into()];
+        a.extend([os("--out"), out.clone().into()]);
+        a.extend(extra.iter().map(|s| os(s)));
+        a
+    };
+
+    // The plan: one line per unit, each unit in exactly one of the two shards.
+    let plan = fpe_ok(&args(&["--plan"]));
+    let hashes: Vec<String> = plan
+        .lines()
+        .map(|l| l.split("\"hash\":\"").nth(1).unwrap()[..16].to_string())
+        .collect();
+    assert_eq!(hashes.len(), 6, "3 settings × 2 seeds");
+    let mut split: Vec<String> = (0..2)
+        .flat_map(|i| {
+            let p = fpe_ok(&args(&["--plan", "--shard", &format!("{i}/2")]));
+            assert_eq!(p.lines().count(), 3, "shard {i}/2 holds half");
+            p.lines()
+                .map(|l| l.split("\"hash\":\"").nth(1).unwrap()[..16].to_string())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    split.sort();
+    let mut all = hashes.clone();
+    all.sort();
+    assert_eq!(split, all);
+
+    // Collecting before every shard has run fails, naming the shard that has not.
+    fpe_ok(&args(&["--shard", "0/2"]));
+    assert!(
+        !out.join("sharded/results.csv").exists(),
+        "results.csv is left to --collect"
+    );
+    let o = Command::new(fpe())
+        .args(args(&["--collect"]))
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let msg = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        msg.contains("3 of 6 unit(s)") && msg.contains("shard 1/2 has not run"),
+        "{msg}"
+    );
+
+    // Both shards at once on the same directory (shard 0 again: all its units are reused).
+    let children: Vec<_> = ["0/2", "1/2"]
+        .iter()
+        .map(|s| {
+            Command::new(fpe())
+                .args(args(&["--shard", s]))
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in children {
+        let o = c.wait_with_output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    fpe_ok(&args(&["--collect"]));
+    assert_eq!(
+        csv_without_wall_time(&out.join("sharded/results.csv")),
+        csv_without_wall_time(&plain.join("sharded/results.csv"))
+    );
+    assert!(out.join("REPORT.md").exists());
+    assert!(out.join("sharded/summary.md").exists());
+    let leftovers: Vec<_> = std::fs::read_dir(out.join("sharded"))
+        .unwrap()
+        .filter_map(|e| {
+            let n = e.unwrap().file_name().to_string_lossy().into_owned();
+            n.starts_with(".lock").then_some(n)
+        })
+        .collect();
+    assert!(leftovers.is_empty(), "locks left behind: {leftovers:?}");
+}
+
 #[test]
 fn every_subcommand_explains_itself() {
     // Debug builds also run clap's consistency checks (duplicate flags panic there).
@@ -241,6 +279,7 @@ fn every_subcommand_explains_itself() {
         "inspect",
         "export",
         "bench",
+        "slurm",
     ] {
         let o = Command::new(fpe()).args([sub, "--help"]).output().unwrap();
         assert!(
