@@ -150,7 +150,7 @@ impl BooleanTask {
         BooleanCodeConfig {
             n_vars: self
                 .n_vars
-                .unwrap_or_else(|| (self.clauses * self.literals).max(64)),
+                .unwrap_or_else(|| self.clauses.saturating_mul(self.literals).max(64)),
             clauses: self.clauses,
             literals: self.literals,
             train_size: self.train_size,
@@ -265,6 +265,22 @@ impl Default for CollisionsConfig {
     }
 }
 
+/// Most settings one grid may expand to.
+pub const MAX_SETTINGS: usize = 100_000;
+
+/// Deserialises `table`, naming the failing field in errors: `` `{prefix}path`: message ``.
+fn located<T: serde::de::DeserializeOwned>(table: toml::Table, prefix: &str) -> Result<T> {
+    serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+        let path = e.path().to_string();
+        let inner: toml::de::Error = e.into_inner();
+        if path == "." {
+            anyhow!("{}", inner.message())
+        } else {
+            anyhow!("`{prefix}{path}`: {}", inner.message())
+        }
+    })
+}
+
 impl ExperimentConfig {
     /// Reads and validates a config file.
     ///
@@ -286,9 +302,17 @@ impl ExperimentConfig {
     /// # Errors
     /// As [`ExperimentConfig::load`].
     pub fn from_table(table: toml::Table) -> Result<Self> {
-        let cfg: ExperimentConfig = toml::Value::Table(table)
-            .try_into()
-            .map_err(|e: toml::de::Error| anyhow!("{}", e.message()))?;
+        // Internally tagged tables (`[task]` with `kind`) lose the path of a failing field, so
+        // the task is first read on its own to name it (`task.train_size`).
+        if let Some(task) = table.get("task").and_then(toml::Value::as_table) {
+            let mut fields = task.clone();
+            match fields.remove("kind").as_ref().and_then(toml::Value::as_str) {
+                Some("boolean") => located::<BooleanTask>(fields, "task.").map(drop)?,
+                Some("embeddings") => located::<EmbeddingConfig>(fields, "task.").map(drop)?,
+                _ => {}
+            }
+        }
+        let cfg: ExperimentConfig = located(table, "")?;
         cfg.validate()?;
         Ok(cfg)
     }
@@ -371,7 +395,48 @@ impl ExperimentConfig {
                 bail!("`grid.\"{key}\"` must be a non-empty list of values");
             }
         }
+        let settings = self.grid.values().try_fold(1usize, |n, v| {
+            n.checked_mul(v.as_array().map_or(1, Vec::len))
+                .filter(|&n| n <= MAX_SETTINGS)
+        });
+        if settings.is_none() {
+            bail!(
+                "`grid` expands to more than {MAX_SETTINGS} settings: split the sweep into \
+                 several configs"
+            );
+        }
+        if let TaskConfig::Boolean(b) = &self.task {
+            let g = b.generator();
+            let d_out = match g.output {
+                OutputKind::Or => 1,
+                OutputKind::PerClause => g.clauses,
+            };
+            self.check_memory(g.d_in(), d_out, g.train_size.saturating_add(g.test_size))?;
+        }
         Ok(())
+    }
+
+    /// Refuses the config if the units that can run at once would need more memory than is
+    /// available (see [`crate::memory`]); `d_in`, `d_out` and `samples` (both splits) describe
+    /// the data.
+    ///
+    /// # Errors
+    /// The estimate by part, the memory available and the fields to change.
+    pub fn check_memory(&self, d_in: usize, d_out: usize, samples: usize) -> Result<()> {
+        let mut widths = vec![d_in];
+        widths.extend(&self.model.hidden);
+        widths.push(d_out);
+        let units = self.grid.values().fold(self.seeds.len(), |n, v| {
+            n.saturating_mul(v.as_array().map_or(1, Vec::len))
+        });
+        let workers = rayon::current_num_threads().min(units);
+        crate::memory::MemoryEstimate::new(
+            samples,
+            &widths,
+            self.expansion.alpha,
+            &self.expansion.layers,
+        )
+        .check(workers, crate::memory::available_memory())
     }
 
     /// The data file of an embeddings task.

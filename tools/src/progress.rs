@@ -48,7 +48,11 @@ impl Progress {
         if best > s.2 || s.2.is_nan() {
             s.2 = best;
         }
-        let msg = format!("best {:.2}%", 100.0 * s.2);
+        let msg = if s.2.is_nan() {
+            "no run has succeeded yet".to_string()
+        } else {
+            format!("best {:.2}%", 100.0 * s.2)
+        };
         if let Some(b) = &self.bar {
             b.set_message(msg);
             b.inc(1);

@@ -123,6 +123,23 @@ impl BooleanCodeConfig {
                 ),
             ));
         }
+        // Sizes whose input matrix cannot even be addressed (absurd values from a typo).
+        for (field, size) in [
+            ("train_size", self.train_size),
+            ("test_size", self.test_size),
+        ] {
+            let elements = size.checked_mul(self.n_vars).and_then(|e| e.checked_mul(8));
+            if elements.is_none_or(|e| e > isize::MAX as usize) {
+                return Err(Error::config(
+                    field,
+                    size,
+                    format!(
+                        "{field} × inputs ({} variables) overflows this machine's address space",
+                        self.n_vars
+                    ),
+                ));
+            }
+        }
         if self.train_size == 0 {
             return Err(Error::config(
                 "train_size",
@@ -144,11 +161,15 @@ impl BooleanCodeConfig {
     pub fn d_in(&self) -> usize {
         match self.encoding {
             Encoding::Raw => self.n_vars,
-            Encoding::Literal => 2 * self.n_vars,
+            Encoding::Literal => self.n_vars.saturating_mul(2),
         }
     }
 
     /// Generates the task from one seed (independent formula, train and test streams).
+    ///
+    /// # Shapes
+    /// Returns splits with `x: [train_size | test_size, d]` (`d` = [`BooleanCodeConfig::d_in`])
+    /// and binary targets `[N, 1]` (`or`) or `[N, m]` (`per_clause`).
     ///
     /// ```
     /// let cfg = fpe_datasets::BooleanCodeConfig { train_size: 100, test_size: 50, ..Default::default() };

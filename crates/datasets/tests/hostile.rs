@@ -137,3 +137,21 @@ fn labels_with_an_extra_dimension_that_are_not_binary_are_rejected() {
     let e = load_embeddings(&path).unwrap_err();
     assert!(e.to_string().contains("[2, 1, 1]"), "{e}");
 }
+
+#[test]
+fn fortran_ordered_features_are_a_length_error_naming_both_datasets() {
+    // Fortran, MATLAB and Julia writers store a [N, d] matrix as [d, N]: the rows no longer
+    // match the labels, and the error says so instead of loading transposed data.
+    let dir = tempfile::tempdir().unwrap();
+    let x = Array2::from_shape_fn((3, 5), |(r, c)| (r * 5 + c) as f32); // d = 3, N = 5
+    let path = write_splits(&dir, "fortran.h5", &x, &array![0i64, 1, 0, 1, 1]);
+    let e = load_embeddings(&path).unwrap_err().to_string();
+    assert!(
+        e.contains("train/x") && e.contains("train/y") && e.contains('3') && e.contains('5'),
+        "{e}"
+    );
+    // The same data in row order loads.
+    let rows = x.t().as_standard_layout().into_owned();
+    let path = write_splits(&dir, "c.h5", &rows, &array![0i64, 1, 0, 1, 1]);
+    assert_eq!(load_embeddings(&path).unwrap().train.x, x.t());
+}

@@ -99,13 +99,14 @@ pub enum Error {
         /// Why.
         reason: String,
     },
-    /// Reading or writing a file failed.
-    #[error("{}: {source}", path.display())]
+    /// Reading or writing a file failed. The message carries the OS error; it is not also
+    /// chained as a `source`, so error reports do not repeat it.
+    #[error("{}: {cause}", path.display())]
     Io {
         /// File path.
         path: PathBuf,
         /// Underlying error.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 }
 
@@ -133,10 +134,10 @@ impl Error {
         }
     }
 
-    pub(crate) fn io(path: &std::path::Path, source: std::io::Error) -> Self {
+    pub(crate) fn io(path: &std::path::Path, cause: std::io::Error) -> Self {
         Error::Io {
             path: path.to_path_buf(),
-            source,
+            cause,
         }
     }
 }
