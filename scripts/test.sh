@@ -7,9 +7,8 @@ cargo fmt --all --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo test --workspace
 # API docs build without a warning (missing docs are denied in the library crates; broken
-# intra-doc links fail here). `--lib`: the fpe-tools binary `fpe` would collide with the `fpe`
-# crate's doc page.
-RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --lib
+# intra-doc links fail here).
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 # Every library example, in debug (seconds each). The model the fpe-model example exports feeds
 # the fpe-metrics example.
 examples_out="$(mktemp -d)"
