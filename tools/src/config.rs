@@ -395,11 +395,7 @@ impl ExperimentConfig {
                 bail!("`grid.\"{key}\"` must be a non-empty list of values");
             }
         }
-        let settings = self.grid.values().try_fold(1usize, |n, v| {
-            n.checked_mul(v.as_array().map_or(1, Vec::len))
-                .filter(|&n| n <= MAX_SETTINGS)
-        });
-        if settings.is_none() {
+        if self.grid_settings().is_none_or(|n| n > MAX_SETTINGS) {
             bail!(
                 "`grid` expands to more than {MAX_SETTINGS} settings: split the sweep into \
                  several configs"
@@ -416,6 +412,13 @@ impl ExperimentConfig {
         Ok(())
     }
 
+    /// Settings the grid expands to (the product of its list lengths); `None` on overflow.
+    fn grid_settings(&self) -> Option<usize> {
+        self.grid.values().try_fold(1usize, |n, v| {
+            n.checked_mul(v.as_array().map_or(1, Vec::len))
+        })
+    }
+
     /// Refuses the config if the units that can run at once would need more memory than is
     /// available (see [`crate::memory`]); `d_in`, `d_out` and `samples` (both splits) describe
     /// the data.
@@ -426,9 +429,9 @@ impl ExperimentConfig {
         let mut widths = vec![d_in];
         widths.extend(&self.model.hidden);
         widths.push(d_out);
-        let units = self.grid.values().fold(self.seeds.len(), |n, v| {
-            n.saturating_mul(v.as_array().map_or(1, Vec::len))
-        });
+        let units = self
+            .grid_settings()
+            .map_or(usize::MAX, |n| n.saturating_mul(self.seeds.len()));
         let workers = rayon::current_num_threads().min(units);
         crate::memory::MemoryEstimate::new(
             samples,
