@@ -335,3 +335,77 @@ fn bad_configs_name_the_field_and_allowed_values() {
         );
     }
 }
+
+#[test]
+fn seed_ranges_and_report_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let cfg = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/experiments/e1_headline.toml");
+    let o = Command::new(fpe())
+        .args(["--threads", "2", "run"])
+        .arg(&cfg)
+        .args([
+            "--seeds",
+            "0-5,9",
+            "--epochs",
+            "2,2",
+            "--arms",
+            "dense,random,clause",
+            "--no-checkpoints",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rows = std::fs::read_to_string(out.join("e1_headline/results.csv")).unwrap();
+    assert_eq!(rows.lines().count(), 1 + 7 * 3, "seeds 0–5 and 9, 3 arms");
+
+    let o = Command::new(fpe())
+        .arg("report")
+        .arg(&out)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let claims: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let e1: Vec<&serde_json::Value> = claims
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["id"] == "E1")
+        .collect();
+    assert_eq!(e1.len(), 3, "clause-random, clause-dense, random-dense");
+    for r in e1 {
+        assert_eq!(r["n_seeds"], 7);
+        let (lo, est, hi) = (
+            r["ci_low"].as_f64().unwrap(),
+            r["estimate"].as_f64().unwrap(),
+            r["ci_high"].as_f64().unwrap(),
+        );
+        assert!(lo <= est && est <= hi, "{r}");
+        assert!(["held", "contradicted", "inconclusive"].contains(&r["verdict"].as_str().unwrap()));
+        assert!(r["p_value"].as_f64().is_some() && r["paper_in_ci"].is_boolean());
+    }
+    // The same rows are in claims.json and REPORT.md.
+    let file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("claims.json")).unwrap()).unwrap();
+    assert_eq!(file, claims);
+    assert!(
+        std::fs::read_to_string(out.join("REPORT.md"))
+            .unwrap()
+            .contains("### Every claim row")
+    );
+
+    // A reversed range is refused with the flag named.
+    let o = Command::new(fpe())
+        .args(["run", "--seeds", "5-2", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr)
+            .contains("--seeds 5-2: `5-2`: a range goes from low to high")
+    );
+}

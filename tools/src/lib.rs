@@ -14,6 +14,7 @@ pub mod report;
 pub mod reproduce;
 pub mod results;
 pub mod runner;
+pub mod seeds;
 pub mod shard;
 pub mod slurm;
 pub mod sweep;

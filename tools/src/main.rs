@@ -37,10 +37,11 @@ enum Command {
     /// Run one experiment: every arm × seed of one setting, sharing each seed's warm-up.
     ///
     /// Without a config file, the flags describe the run (defaults: the E1 Boolean setting,
-    /// m = 8 clauses, h = 8 neurons, α = 2, arms dense,random,clause, seed 0).
+    /// m = 8 clauses, h = 8 neurons, α = 2, arms dense,random,clause, seed 0; with
+    /// `--task embeddings`: the shipped 40-class WordNet set, rows as stored, 25 + 25 epochs).
     ///
     /// Examples:
-    ///   fpe run data/experiments/e1_headline.toml --seeds 0 --epochs 200,200
+    ///   fpe run data/experiments/e1_headline.toml --seeds 0-19 --epochs 200,200
     ///   fpe run --clauses 16 --neurons 8 --alpha 4 --arms dense,random,clause
     ///   fpe run --task embeddings --data my_clip.h5 --neurons 32 --alpha 4 --arms dense,random,feature
     #[command(verbatim_doc_comment)]
@@ -90,17 +91,26 @@ enum Command {
         #[arg(long, conflicts_with = "shard")]
         collect: bool,
     },
-    /// Reproduce the paper's experiments E1–E10 (configs in data/experiments/) and write REPORT.md.
+    /// Reproduce the paper's experiments E0–E10 (configs in data/experiments/) and write REPORT.md.
+    ///
+    /// The full run uses 10 seeds per setting (20 for E1); verdicts are decided on 95 % seed-
+    /// bootstrap intervals of paired differences.
     ///
     /// Examples:
     ///   fpe reproduce                  # the full default reproduction into results/
-    ///   fpe reproduce --quick          # fewer seeds and epochs, a few minutes
+    ///   fpe reproduce --quick          # fewer seeds and epochs, about a minute (a smoke test)
     ///   fpe reproduce --only E1,E5 --out results
+    ///   fpe reproduce --only E1 --seeds 40      # seeds 0..39 for every selected experiment
+    ///   fpe reproduce --seeds 0-4,10            # exactly these seeds
     #[command(verbatim_doc_comment)]
     Reproduce {
         /// Fewer seeds and epochs (each config's `[quick]` table).
         #[arg(long)]
         quick: bool,
+        /// Seeds for every experiment, replacing each config's: a count N (seeds 0..N−1), or a
+        /// list of seeds and inclusive ranges such as `0-19` or `0-4,10`.
+        #[arg(long, value_name = "N|LIST")]
+        seeds: Option<String>,
         /// Comma-separated experiment ids (E1 … E10).
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
@@ -111,14 +121,19 @@ enum Command {
         #[arg(long)]
         no_checkpoints: bool,
     },
-    /// Rebuild tables, plots and REPORT.md from the result files in DIR alone.
+    /// Rebuild tables, plots, claims.json and REPORT.md from the result files in DIR alone.
     ///
-    /// Example:
+    /// Examples:
     ///   fpe report results
+    ///   fpe report results --json | jq '.[] | select(.verdict == "held")'
     #[command(verbatim_doc_comment)]
     Report {
         /// Output directory of `fpe reproduce` / `fpe sweep`.
         dir: PathBuf,
+        /// Print the claim rows as JSON on stdout (one object per row: id, comparison, estimate,
+        /// ci_low, ci_high, n_seeds, p_value, verdict, paper_value, paper_in_ci, …).
+        #[arg(long)]
+        json: bool,
     },
     /// Generate or inspect datasets.
     #[command(subcommand)]
@@ -192,9 +207,9 @@ struct Knobs {
     /// Comma-separated arms, e.g. dense,random,clause.
     #[arg(long, value_delimiter = ',')]
     arms: Vec<String>,
-    /// Comma-separated seeds, e.g. 0,1,2.
-    #[arg(long, value_delimiter = ',')]
-    seeds: Vec<u64>,
+    /// Seeds: a list with inclusive ranges, e.g. 0,1,2 or 0-19 or 0-4,10.
+    #[arg(long, value_name = "LIST")]
+    seeds: Option<String>,
     /// Warm-up and post-split epochs, e.g. 1000,1000.
     #[arg(long, value_delimiter = ',', num_args = 1)]
     epochs: Vec<usize>,
@@ -237,11 +252,10 @@ impl Knobs {
                 V::Array(self.arms.iter().cloned().map(V::String).collect()),
             );
         }
-        if !self.seeds.is_empty() {
-            t.insert(
-                "seeds".into(),
-                V::Array(self.seeds.iter().map(|&s| V::Integer(s as i64)).collect()),
-            );
+        if let Some(text) = &self.seeds {
+            let seeds = fpe_tools::seeds::parse_list(text)
+                .map_err(|e| anyhow::anyhow!("--seeds {text}: {e}"))?;
+            t.insert("seeds".into(), fpe_tools::seeds::to_toml(&seeds));
         }
         match self.epochs.as_slice() {
             [] => {}
@@ -272,8 +286,7 @@ seeds = [0]
 arms = ["dense", "random", "feature"]
 [task]
 kind = "embeddings"
-path = "data/fashion_mnist_effnetlite0_pca256_f16.h5"
-standardize = true
+path = "data/wordnet30_supersense40_minilm384_f16.h5"
 [model]
 hidden = [8]
 [train]
@@ -448,6 +461,7 @@ fn main() -> Result<()> {
         }
         Command::Reproduce {
             quick,
+            seeds,
             only,
             out,
             no_checkpoints,
@@ -457,10 +471,20 @@ fn main() -> Result<()> {
                 checkpoints: !no_checkpoints,
                 progress: true,
             };
-            fpe_tools::reproduce::run(&only, quick, &opts)?;
+            let seeds = seeds
+                .as_deref()
+                .map(|t| {
+                    fpe_tools::seeds::parse_count_or_list(t)
+                        .map_err(|e| anyhow::anyhow!("--seeds {t}: {e}"))
+                })
+                .transpose()?;
+            fpe_tools::reproduce::run(&only, quick, seeds.as_deref(), &opts)?;
         }
-        Command::Report { dir } => {
-            fpe_tools::report::build(&dir)?;
+        Command::Report { dir, json } => {
+            let rows = fpe_tools::report::build(&dir)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            }
             eprintln!("wrote {}", dir.join("REPORT.md").display());
         }
         Command::Data(cmd) => data_cmd::data(cmd)?,

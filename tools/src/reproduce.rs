@@ -1,11 +1,23 @@
-//! `fpe reproduce`: the experiments of SPEC §8 from the configs in `data/experiments/`.
+//! `fpe reproduce`: the experiments of SPEC §8 from the configs in `data/experiments/`, with an
+//! optional seed override, recorded in `reproduce.json` for the report.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
+use crate::config::ExperimentKind;
+use crate::report::{RUN_RECORD, RunRecord};
 use crate::sweep::{DataCache, Experiment, RunOptions, run_experiment};
+
+/// Writes `reproduce.json` under `out` atomically.
+fn write_record(out: &Path, record: &RunRecord) -> Result<()> {
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let path = out.join(RUN_RECORD);
+    let json = serde_json::to_string_pretty(record)? + "\n";
+    fpe_model::write_atomic(&path, json.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))
+}
 
 /// The directory holding the experiment configs: `data/experiments` under the working directory,
 /// else under the source tree this binary was built from.
@@ -64,17 +76,35 @@ pub fn select(dir: &Path, only: &[String]) -> Result<Vec<PathBuf>> {
     Ok(picked)
 }
 
-/// Runs the selected experiments into `opts.out`, then rebuilds the report.
+/// Runs the selected experiments into `opts.out`, then rebuilds the report. `seeds` replaces
+/// every training experiment's seeds (the collision experiment E5 has none to replace).
+///
+/// Writes `reproduce.json` at the output root first (quick or full, the seed override) and adds
+/// the wall time at the end, so the report can tell a smoke test from a full run.
 ///
 /// # Errors
 /// Config, data or output errors.
-pub fn run(only: &[String], quick: bool, opts: &RunOptions) -> Result<()> {
+pub fn run(only: &[String], quick: bool, seeds: Option<&[u64]>, opts: &RunOptions) -> Result<()> {
     let dir = experiments_dir();
     let files = select(&dir, only)?;
     let cache = DataCache::default();
     let start = Instant::now();
+    let mut record = RunRecord {
+        quick,
+        seeds: seeds.map(|s| format!("{s:?}")),
+        only: only.to_vec(),
+        wall_seconds: None,
+    };
+    write_record(&opts.out, &record)?;
+    let mut overrides = toml::Table::new();
+    if let Some(s) = seeds {
+        overrides.insert("seeds".into(), crate::seeds::to_toml(s));
+    }
     for f in &files {
-        let exp = Experiment::load(f, quick, &toml::Table::new())?;
+        let mut exp = Experiment::load(f, quick, &toml::Table::new())?;
+        if exp.cfg.kind == ExperimentKind::Train && !overrides.is_empty() {
+            exp = Experiment::load(f, quick, &overrides)?;
+        }
         let t0 = Instant::now();
         let out = run_experiment(&exp, opts, &cache)?;
         eprintln!(
@@ -86,6 +116,8 @@ pub fn run(only: &[String], quick: bool, opts: &RunOptions) -> Result<()> {
             out.dir.display()
         );
     }
+    record.wall_seconds = Some(start.elapsed().as_secs_f64());
+    write_record(&opts.out, &record)?;
     crate::report::build(&opts.out)?;
     eprintln!(
         "reproduce: {} experiment(s) in {:.1}s; report: {}",

@@ -1,26 +1,31 @@
-//! E6, derived from E2 and E3 (SPEC §7 fold-change regression, paper Fig. 3c): in every setting
-//! with a dense arm, x = relative accuracy gain of an FPE arm over dense (means over seeds) and
-//! y = metric(FPE) / metric(dense); a least-squares line per (metric, arm) with slope and R².
-//! A point identical to one already taken (the setting E2 and E3 share) counts once.
+//! E6, derived from E2 and E3 (SPEC §7 fold-change regression, paper Fig. 3c): one point per run
+//! (setting × seed × FPE arm) with x = the paired accuracy gain over dense of the same seed, in
+//! points, and y = metric(FPE) / metric(dense) of the same seed; a least-squares line per
+//! (sweep, metric, arm), each sweep alone and pooled, with a seed-bootstrap interval of the
+//! slope (seeds resampled within each setting). The setting E2 and E3 share counts once when
+//! pooled.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::Result;
-use fpe_metrics::{Regression, linear_regression};
 use plotters::style::RGBColor;
 
 use super::figures::Figure;
+use super::inference::{Interval, bootstrap_groups, least_squares, rng_for};
 use super::load::ExperimentData;
+use super::paired::{accuracies, join};
 use super::plot::{Chart, Line, Marker, Series, arm_color};
-use super::stats::{SummaryRow, find, gain, settings};
+use super::stats::{METRICS, settings};
 use super::tables::{num, write};
+use crate::results::RunRow;
 
 /// Output directory name of E6 under the output root.
 pub(crate) const E6_DIR: &str = "e6_metrics_vs_gain";
 
-/// Metrics of the regression. `capacity` is the mean capacity over clause literals where both arms
-/// have it, else over all inputs.
+/// Metrics of the regression. `capacity` is the mean capacity over clause literals where both
+/// runs have it, else over all inputs.
 pub(crate) const E6_METRICS: [&str; 5] = [
     "capacity",
     "cosine_abs",
@@ -32,34 +37,45 @@ pub(crate) const E6_METRICS: [&str; 5] = [
 /// FPE arms regressed.
 pub(crate) const E6_ARMS: [&str; 2] = ["random", "clause"];
 
-/// One point: a setting of a source experiment, an arm, a metric.
+/// Scope name of the fit over every source sweep.
+pub(crate) const POOLED: &str = "pooled";
+
+/// One point: a run (setting, seed) of a source experiment, an arm, a metric.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct FoldPoint {
     /// Source experiment.
     pub experiment: String,
     /// Setting label.
     pub setting: String,
+    /// Seed.
+    pub seed: u64,
     /// FPE arm.
     pub arm: String,
     /// Metric id.
     pub metric: &'static str,
-    /// Relative accuracy gain over dense.
+    /// Paired accuracy gain over dense of the same seed, in points.
     pub gain: f64,
-    /// metric(arm) / metric(dense).
+    /// metric(arm) / metric(dense), same seed.
     pub fold: f64,
 }
 
-/// The fit of one (metric, arm).
+/// The fit of one (scope, metric, arm).
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct FoldFit {
+    /// A source experiment, or [`POOLED`].
+    pub scope: String,
     /// Metric id.
     pub metric: &'static str,
     /// FPE arm.
     pub arm: String,
     /// Points used.
     pub n: usize,
-    /// The least-squares fit, if one exists (≥ 2 points with distinct gains).
-    pub fit: Option<Regression>,
+    /// Fewest seeds of any setting in the fit.
+    pub seeds: usize,
+    /// `(slope, intercept, R²)`, if a line exists (≥ 2 points with distinct gains).
+    pub fit: Option<(f64, f64, f64)>,
+    /// Seed-bootstrap interval of the slope.
+    pub slope_ci: Option<Interval>,
 }
 
 /// The whole E6 table.
@@ -69,13 +85,24 @@ pub(crate) struct FoldTable {
     pub sources: Vec<String>,
     /// Every point.
     pub points: Vec<FoldPoint>,
-    /// One fit per (metric, arm) with at least one point.
+    /// One fit per (scope, metric, arm) with at least one point.
     pub fits: Vec<FoldFit>,
 }
 
-/// metric(a) / metric(d), `None` unless both exist and the dense value is non-zero.
-fn fold(metric: &str, a: &SummaryRow, d: &SummaryRow) -> Option<f64> {
-    let pair = |m: &str| Some((a.metric(m)?, d.metric(m)?));
+/// The value of fold metric `metric` of a run.
+fn metric_of(metric: &str, r: &RunRow) -> Option<f64> {
+    let get = |name: &str| {
+        METRICS
+            .iter()
+            .find(|(m, _)| *m == name)
+            .and_then(|(_, g)| g(r))
+    };
+    get(metric)
+}
+
+/// metric(a) / metric(d) for two runs, `None` unless both exist and the dense value is non-zero.
+fn fold(metric: &str, a: &RunRow, d: &RunRow) -> Option<f64> {
+    let pair = |m: &str| Some((metric_of(m, a)?, metric_of(m, d)?));
     let (x, y) = if metric == "capacity" {
         pair("capacity_literals").or_else(|| pair("capacity_mean"))?
     } else {
@@ -84,60 +111,122 @@ fn fold(metric: &str, a: &SummaryRow, d: &SummaryRow) -> Option<f64> {
     (y != 0.0 && (x / y).is_finite()).then(|| x / y)
 }
 
-/// Builds the fold-change table over the settings of `sources`.
-pub(crate) fn fold_table(sources: &[&ExperimentData]) -> FoldTable {
-    let mut t = FoldTable {
-        sources: sources.iter().map(|e| e.name.clone()).collect(),
-        ..Default::default()
-    };
-    for exp in sources {
-        let s = &exp.summary;
-        for (si, _) in settings(s) {
-            let Some(d) = find(s, si, "dense") else {
-                continue;
-            };
-            for arm in E6_ARMS {
-                let (Some(a), Some(g)) = (find(s, si, arm), gain(s, si, arm)) else {
+/// The successful run of (setting, seed, arm).
+fn run<'a>(exp: &'a ExperimentData, si: usize, seed: u64, arm: &str) -> Option<&'a RunRow> {
+    exp.rows
+        .iter()
+        .find(|r| r.setting_index == si && r.seed == seed && r.arm == arm && r.status == "ok")
+}
+
+/// Points of `exp`, grouped by setting: `(setting label, points)`.
+fn experiment_points(exp: &ExperimentData) -> Vec<(String, Vec<FoldPoint>)> {
+    let mut out = Vec::new();
+    for (si, _) in settings(&exp.summary) {
+        let mut pts = Vec::new();
+        for arm in E6_ARMS {
+            let pairs = join(&accuracies(exp, si, arm), &accuracies(exp, si, "dense"));
+            for (seed, a, d) in pairs {
+                let (Some(ra), Some(rd)) = (run(exp, si, seed, arm), run(exp, si, seed, "dense"))
+                else {
                     continue;
                 };
                 for metric in E6_METRICS {
-                    if let Some(f) = fold(metric, a, d) {
-                        // The setting E2 and E3 share (m = 8, h = 8) holds the same runs: count it once.
-                        let same = |p: &FoldPoint| {
-                            p.arm == arm && p.metric == metric && p.gain == g && p.fold == f
-                        };
-                        if t.points.iter().any(same) {
-                            continue;
-                        }
-                        let setting = a.setting.clone();
-                        t.points.push(FoldPoint {
+                    if let Some(f) = fold(metric, ra, rd) {
+                        pts.push(FoldPoint {
                             experiment: exp.name.clone(),
-                            setting,
+                            setting: ra.setting.clone(),
+                            seed,
                             arm: arm.into(),
                             metric,
-                            gain: g,
+                            gain: 100.0 * (a - d),
                             fold: f,
                         });
                     }
                 }
             }
         }
+        out.push((format!("{}|{si}", exp.name), pts));
     }
-    for metric in E6_METRICS {
-        for arm in E6_ARMS {
-            let (x, y): (Vec<f64>, Vec<f64>) = t
-                .points
-                .iter()
-                .filter(|p| p.metric == metric && p.arm == arm)
-                .map(|p| (p.gain, p.fold))
-                .unzip();
-            if !x.is_empty() {
-                t.fits.push(FoldFit {
-                    metric,
-                    arm: arm.into(),
-                    n: x.len(),
-                    fit: linear_regression(&x, &y).ok(),
-                });
+    out
+}
+
+/// Fits one (scope, metric, arm) on setting groups of points.
+fn fit(
+    scope: &str,
+    metric: &'static str,
+    arm: &str,
+    groups: &[Vec<(f64, f64)>],
+) -> Option<FoldFit> {
+    let groups: Vec<Vec<(f64, f64)>> = groups.iter().filter(|g| !g.is_empty()).cloned().collect();
+    let n: usize = groups.iter().map(Vec::len).sum();
+    if n == 0 {
+        return None;
+    }
+    let line = |g: &[Vec<(f64, f64)>]| {
+        let (x, y): (Vec<f64>, Vec<f64>) = g.iter().flatten().copied().unzip();
+        least_squares(&x, &y)
+    };
+    let f = line(&groups);
+    let mut rng = rng_for(&format!("E6|{scope}|{metric}|{arm}"));
+    let slope_ci =
+        f.and_then(|_| bootstrap_groups(&groups, &mut rng, |g| line(g).map_or(f64::NAN, |l| l.0)));
+    Some(FoldFit {
+        scope: scope.into(),
+        metric,
+        arm: arm.into(),
+        n,
+        seeds: groups.iter().map(Vec::len).min().unwrap_or(0),
+        fit: f,
+        slope_ci,
+    })
+}
+
+/// Builds the fold-change table over the runs of `sources`: fits per source and pooled.
+pub(crate) fn fold_table(sources: &[&ExperimentData]) -> FoldTable {
+    let mut t = FoldTable {
+        sources: sources.iter().map(|e| e.name.clone()).collect(),
+        ..Default::default()
+    };
+    // scope → setting groups of points.
+    let mut scoped: Vec<(String, Vec<Vec<FoldPoint>>)> = Vec::new();
+    let mut pooled: Vec<Vec<FoldPoint>> = Vec::new();
+    for exp in sources {
+        let groups: Vec<Vec<FoldPoint>> = experiment_points(exp).into_iter().map(|g| g.1).collect();
+        for g in &groups {
+            // The setting E2 and E3 share (m = 8, h = 8) holds the same runs: pool it once.
+            let seen = |p: &FoldPoint| {
+                pooled.iter().flatten().any(|q| {
+                    q.arm == p.arm
+                        && q.metric == p.metric
+                        && q.seed == p.seed
+                        && q.gain == p.gain
+                        && q.fold == p.fold
+                })
+            };
+            let fresh: Vec<FoldPoint> = g.iter().filter(|p| !seen(p)).cloned().collect();
+            t.points.extend(g.iter().cloned());
+            pooled.push(fresh);
+        }
+        scoped.push((exp.name.clone(), groups));
+    }
+    if sources.len() > 1 {
+        scoped.push((POOLED.into(), pooled));
+    }
+    for (scope, groups) in &scoped {
+        for metric in E6_METRICS {
+            for arm in E6_ARMS {
+                let sel: Vec<Vec<(f64, f64)>> = groups
+                    .iter()
+                    .map(|g| {
+                        g.iter()
+                            .filter(|p| p.metric == metric && p.arm == arm)
+                            .map(|p| (p.gain, p.fold))
+                            .collect()
+                    })
+                    .collect();
+                if let Some(f) = fit(scope, metric, arm, &sel) {
+                    t.fits.push(f);
+                }
             }
         }
     }
@@ -145,34 +234,50 @@ pub(crate) fn fold_table(sources: &[&ExperimentData]) -> FoldTable {
 }
 
 impl FoldTable {
-    /// The fit of (metric, arm).
-    pub(crate) fn fit(&self, metric: &str, arm: &str) -> Option<&FoldFit> {
+    /// The fit of (scope, metric, arm).
+    pub(crate) fn fit(&self, scope: &str, metric: &str, arm: &str) -> Option<&FoldFit> {
         self.fits
             .iter()
-            .find(|f| f.metric == metric && f.arm == arm)
+            .find(|f| f.scope == scope && f.metric == metric && f.arm == arm)
+    }
+
+    /// Scopes in order: each source, then pooled.
+    pub(crate) fn scopes(&self) -> Vec<String> {
+        let mut s: Vec<String> = Vec::new();
+        for f in &self.fits {
+            if !s.contains(&f.scope) {
+                s.push(f.scope.clone());
+            }
+        }
+        s
     }
 
     /// Markdown table of the fits.
     pub(crate) fn markdown(&self) -> String {
         if self.fits.is_empty() {
-            return "_No setting with both a dense and an FPE arm and metrics._\n".into();
+            return "_No run with both a dense and an FPE arm and metrics._\n".into();
         }
         let mut out = String::from(
-            "| metric | arm | slope | intercept | R² | n |\n|---|---|---|---|---|---|\n",
+            "| sweep | metric | arm | points | seeds | slope [95 % CI] | intercept | R² |\n|---|---|---|---|---|---|---|---|\n",
         );
         for f in &self.fits {
-            let (s, i, r) = f.fit.as_ref().map_or((None, None, None), |r| {
-                (Some(r.slope), Some(r.intercept), Some(r.r2))
+            let (s, i, r) = f
+                .fit
+                .map_or((None, None, None), |(s, i, r)| (Some(s), Some(i), Some(r)));
+            let ci = f.slope_ci.map_or(String::new(), |c| {
+                format!(" [{}, {}]", num(Some(c.lo)), num(Some(c.hi)))
             });
             let _ = writeln!(
                 out,
-                "| {} | `{}` | {} | {} | {} | {} |",
+                "| {} | {} | `{}` | {} | {} | {}{ci} | {} | {} |",
+                f.scope,
                 f.metric,
                 f.arm,
+                f.n,
+                f.seeds,
                 num(s),
                 num(i),
                 num(r),
-                f.n
             );
         }
         out
@@ -184,29 +289,35 @@ impl FoldTable {
     /// # Errors
     /// Drawing or writing errors.
     pub(crate) fn write(&self, dir: &Path) -> Result<Vec<Figure>> {
-        let mut csv = String::from("metric,arm,slope,intercept,r2,n\n");
+        let mut csv = String::from(
+            "sweep,metric,arm,points,seeds,slope,slope_ci_low,slope_ci_high,intercept,r2\n",
+        );
+        let v = |x: Option<f64>| x.map(|x| format!("{x}")).unwrap_or_default();
         for f in &self.fits {
-            let v = |x: Option<f64>| x.map(|x| format!("{x}")).unwrap_or_default();
-            let r = f.fit.as_ref();
             let _ = writeln!(
                 csv,
-                "{},{},{},{},{},{}",
+                "{},{},{},{},{},{},{},{},{},{}",
+                f.scope,
                 f.metric,
                 f.arm,
-                v(r.map(|r| r.slope)),
-                v(r.map(|r| r.intercept)),
-                v(r.map(|r| r.r2)),
-                f.n
+                f.n,
+                f.seeds,
+                v(f.fit.map(|r| r.0)),
+                v(f.slope_ci.map(|c| c.lo)),
+                v(f.slope_ci.map(|c| c.hi)),
+                v(f.fit.map(|r| r.1)),
+                v(f.fit.map(|r| r.2)),
             );
         }
         write(&dir.join("summary.csv"), &csv)?;
-        let mut pts = String::from("experiment,setting,arm,metric,gain,fold_change\n");
+        let mut pts = String::from("experiment,setting,seed,arm,metric,gain_points,fold_change\n");
         for p in &self.points {
             let _ = writeln!(
                 pts,
-                "{},\"{}\",{},{},{},{}",
+                "{},\"{}\",{},{},{},{},{}",
                 p.experiment,
                 p.setting.replace('"', "\"\""),
+                p.seed,
                 p.arm,
                 p.metric,
                 p.gain,
@@ -217,64 +328,83 @@ impl FoldTable {
         write(
             &dir.join("summary.md"),
             &format!(
-                "# E6 — metric fold change against accuracy gain\n\nSources: {}. x = acc(FPE)/acc(dense) − 1, y = metric(FPE)/metric(dense), per setting (means over seeds).\n\n{}",
+                "# E6 — metric fold change against accuracy gain\n\nSources: {}. One point per run: x = acc(FPE) − acc(dense) of the same seed (points), y = metric(FPE)/metric(dense) of the same seed. Slope intervals: seed bootstrap within settings.\n\n{}",
                 self.sources.join(", "),
                 self.markdown()
             ),
         )?;
         let mut figs = Vec::new();
         for metric in E6_METRICS {
-            let mut chart = Chart {
-                title: format!("E6: fold change of {metric} vs accuracy gain"),
-                x_label: "relative accuracy gain acc(FPE)/acc(dense) − 1".into(),
-                y_label: format!("{metric}(FPE) / {metric}(dense)"),
-                ..Default::default()
-            };
-            for (k, arm) in E6_ARMS.iter().enumerate() {
+            if let Some(f) = self.figure(metric, dir)? {
+                figs.push(f);
+            }
+        }
+        Ok(figs)
+    }
+
+    /// The scatter of one metric: every run, coloured by arm and marked by sweep, with each
+    /// sweep's line.
+    fn figure(&self, metric: &'static str, dir: &Path) -> Result<Option<Figure>> {
+        let n = self.points.iter().filter(|p| p.metric == metric).count();
+        let mut chart = Chart {
+            title: format!("E6: fold change of {metric} vs paired gain (n = {n} runs)"),
+            x_label: "paired accuracy gain acc(FPE) − acc(dense) (points)".into(),
+            y_label: format!("{metric}(FPE) / {metric}(dense)"),
+            ..Default::default()
+        };
+        let markers = [Marker::Circle, Marker::Triangle, Marker::Cross];
+        let sources: BTreeMap<&str, usize> = self
+            .sources
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.as_str(), i))
+            .collect();
+        for arm in E6_ARMS {
+            for (src, k) in &sources {
                 let p: Vec<&FoldPoint> = self
                     .points
                     .iter()
-                    .filter(|p| p.metric == metric && p.arm == *arm)
+                    .filter(|p| p.metric == metric && p.arm == arm && p.experiment == *src)
                     .collect();
                 if p.is_empty() {
                     continue;
                 }
                 let color = arm_color(arm);
-                let marker = [Marker::Circle, Marker::Triangle][k % 2];
-                let points = p.iter().map(|p| (p.gain, p.fold, None)).collect();
                 chart.series.push(Series {
-                    name: format!("{arm} (E2 + E3 settings)"),
+                    name: format!("{arm}, {src} ({} runs)", p.len()),
                     color,
                     line: Line::None,
-                    marker,
-                    points,
+                    marker: markers[k % 3],
+                    points: p.iter().map(|p| (p.gain, p.fold, None)).collect(),
+                    band: None,
                 });
-                if let Some(r) = self.fit(metric, arm).and_then(|f| f.fit.as_ref()) {
-                    let lo = p.iter().map(|p| p.gain).fold(f64::INFINITY, f64::min);
-                    let hi = p.iter().map(|p| p.gain).fold(f64::NEG_INFINITY, f64::max);
-                    let line = vec![
-                        (lo, r.slope * lo + r.intercept, None),
-                        (hi, r.slope * hi + r.intercept, None),
-                    ];
-                    let name = format!("{arm} fit: slope {}, R² = {:.2}", num(Some(r.slope)), r.r2);
+                if let Some((slope, icpt, r2)) = self.fit(src, metric, arm).and_then(|f| f.fit) {
+                    let (lo, hi) = p
+                        .iter()
+                        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), q| {
+                            (a.min(q.gain), b.max(q.gain))
+                        });
                     chart.series.push(Series {
-                        name,
+                        name: format!("{arm}, {src} fit: slope {}, R² = {r2:.2}", num(Some(slope))),
                         color: dim(color),
                         line: Line::Dashed,
                         marker: Marker::None,
-                        points: line,
+                        points: vec![(lo, slope * lo + icpt, None), (hi, slope * hi + icpt, None)],
+                        band: None,
                     });
                 }
             }
-            let stem = format!("fold_{metric}");
-            if chart.save(&dir.join("plots"), &stem)?.is_some() {
-                figs.push(Figure {
-                    png: format!("{E6_DIR}/plots/{stem}.png"),
-                    caption: format!("Fold change of {metric} (FPE over dense) against the relative accuracy gain, one point per setting of E2 and E3, with the least-squares line."),
-                });
-            }
         }
-        Ok(figs)
+        let stem = format!("fold_{metric}");
+        if chart.save(&dir.join("plots"), &stem)?.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(Figure {
+            png: format!("{E6_DIR}/plots/{stem}.png"),
+            caption: format!(
+                "Fold change of {metric} (FPE over dense, same seed) against the paired accuracy gain, one point per run of E2 and E3 (n = {n}), with each sweep's least-squares line."
+            ),
+        }))
     }
 }
 
@@ -285,12 +415,12 @@ fn dim(c: RGBColor) -> RGBColor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::results::RunRow;
 
-    fn row(si: usize, arm: &str, acc: f64, cap: f64, cos: f64) -> RunRow {
+    fn row(si: usize, seed: u64, arm: &str, acc: f64, cap: f64, cos: f64) -> RunRow {
         RunRow {
             setting: format!("task.clauses={si}"),
             setting_index: si,
+            seed,
             arm: arm.into(),
             status: "ok".into(),
             test_accuracy: acc,
@@ -302,64 +432,88 @@ mod tests {
         }
     }
 
-    #[test]
-    fn fold_change_table_fits_a_line() {
-        // gain g_i = 0.1·i; capacity fold = 1 + 2·g exactly; cosine fold = 1 − g.
+    fn exp(name: &str, noise: f64) -> ExperimentData {
+        // Per run: gain g (points) = 10·i + seed·noise; capacity fold = 1 + 0.02·g exactly;
+        // cosine fold = 1 − 0.01·g.
         let mut rows = Vec::new();
         for i in 0..4 {
-            let g = 0.1 * i as f64;
-            rows.push(row(i, "dense", 0.5, 0.2, 0.4));
-            rows.push(row(
-                i,
-                "random",
-                0.5 * (1.0 + g),
-                0.2 * (1.0 + 2.0 * g),
-                0.4 * (1.0 - g),
-            ));
+            for seed in 0..3u64 {
+                let g = 10.0 * i as f64 + seed as f64 * noise;
+                rows.push(row(i, seed, "dense", 0.5, 0.2, 0.4));
+                rows.push(row(
+                    i,
+                    seed,
+                    "random",
+                    0.5 + g / 100.0,
+                    0.2 * (1.0 + 0.02 * g),
+                    0.4 * (1.0 - 0.01 * g),
+                ));
+            }
         }
-        let exp = ExperimentData {
-            name: "e2".into(),
+        ExperimentData {
+            name: name.into(),
             summary: super::super::stats::summarize(&rows),
             rows,
             ..Default::default()
-        };
-        let t = fold_table(&[&exp]);
-        let cap = t.fit("capacity", "random").unwrap();
-        assert_eq!(cap.n, 4);
-        let r = cap.fit.as_ref().unwrap();
+        }
+    }
+
+    #[test]
+    fn fold_change_fits_a_line_per_run() {
+        let e = exp("e2", 1.0);
+        let t = fold_table(&[&e]);
+        let cap = t.fit("e2", "capacity", "random").unwrap();
+        assert_eq!((cap.n, cap.seeds), (12, 3));
+        let (s, i, r2) = cap.fit.unwrap();
+        assert!((s - 0.02).abs() < 1e-9 && (i - 1.0).abs() < 1e-9 && (r2 - 1.0).abs() < 1e-9);
+        // An exact line: every resample has the same slope.
+        let ci = cap.slope_ci.unwrap();
         assert!(
-            (r.slope - 2.0).abs() < 1e-9
-                && (r.intercept - 1.0).abs() < 1e-9
-                && (r.r2 - 1.0).abs() < 1e-9
+            (ci.lo - 0.02).abs() < 1e-9 && (ci.hi - 0.02).abs() < 1e-9,
+            "{ci:?}"
         );
-        let cos = t.fit("cosine_abs", "random").unwrap().fit.as_ref().unwrap();
-        assert!((cos.slope + 1.0).abs() < 1e-9);
+        let cos = t.fit("e2", "cosine_abs", "random").unwrap().fit.unwrap();
+        assert!((cos.0 + 0.01).abs() < 1e-9);
         // All collision folds are 0.2: a flat line.
         let col = t
-            .fit("collision_rate", "random")
+            .fit("e2", "collision_rate", "random")
             .unwrap()
             .fit
-            .as_ref()
             .unwrap();
-        assert!(col.slope.abs() < 1e-12);
-        assert!(t.fit("capacity", "clause").is_none());
+        assert!(col.0.abs() < 1e-12);
+        assert!(t.fit("e2", "capacity", "clause").is_none());
         assert!(
             t.markdown()
-                .contains("| capacity | `random` | 2 | 1 | 1 | 4 |")
+                .contains("| e2 | capacity | `random` | 12 | 3 | 0.02 [0.02, 0.02] | 1 | 1 |"),
+            "{}",
+            t.markdown()
         );
-        // The same runs under a second experiment (the shared E2/E3 setting) are not counted twice.
-        let twice = fold_table(&[&exp, &exp]);
-        assert_eq!(twice.fit("capacity", "random").unwrap().n, 4);
-        // A zero dense metric gives no point rather than an infinite fold.
-        let mut z = exp.clone();
-        z.summary
-            .iter_mut()
-            .filter(|r| r.arm == "dense")
-            .for_each(|r| {
-                r.metrics.insert("pr_dimension", Some(0.0));
-            });
+    }
+
+    #[test]
+    fn pooled_counts_the_shared_setting_once() {
+        let e = exp("e2", 1.0);
+        let mut f = exp("e3", 1.0);
+        f.name = "e3".into();
+        let t = fold_table(&[&e, &f]);
+        assert_eq!(t.fit("e2", "capacity", "random").unwrap().n, 12);
+        assert_eq!(t.fit("e3", "capacity", "random").unwrap().n, 12);
+        // Identical runs in both sweeps: pooled once.
+        assert_eq!(t.fit(POOLED, "capacity", "random").unwrap().n, 12);
+        assert_eq!(t.scopes(), vec!["e2", "e3", POOLED]);
+    }
+
+    #[test]
+    fn zero_dense_metric_gives_no_point() {
+        let mut e = exp("e2", 0.0);
+        for r in e.rows.iter_mut().filter(|r| r.arm == "dense") {
+            r.pr_dimension = Some(0.0);
+        }
+        for r in e.rows.iter_mut().filter(|r| r.arm != "dense") {
+            r.pr_dimension = Some(1.0);
+        }
         assert!(
-            fold_table(&[&z])
+            fold_table(&[&e])
                 .points
                 .iter()
                 .all(|p| p.metric != "pr_dimension")

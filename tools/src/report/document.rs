@@ -1,5 +1,6 @@
 //! REPORT.md: provenance, the data substitution, each paper claim beside our numbers with its
-//! verdict, the per-experiment tables and plots, the verdict rules, and every choice.
+//! intervals and verdicts, the E0 calibration, the per-experiment tables and plots, the verdict
+//! rules, and every choice.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -10,9 +11,9 @@ use super::choices::{CHOICES_MD, SUBSTITUTION};
 use super::derived::{E6_DIR, FoldTable};
 use super::figures::Figure;
 use super::load::ExperimentData;
-use super::reference::Claim;
+use super::reference::{Claim, Rule};
 use super::tables::{num, summary_markdown};
-use super::verdict::{Outcome, RULES_MD};
+use super::verdict::{MIN_SEEDS, Outcome, estimate_text, rules_md};
 
 /// Everything REPORT.md is made of.
 pub(crate) struct Inputs<'a> {
@@ -32,6 +33,8 @@ pub(crate) struct Inputs<'a> {
     pub reference_problems: &'a [String],
     /// Experiments named by claims that have no results.
     pub not_run: &'a [String],
+    /// What `fpe reproduce` recorded, if it wrote the directory.
+    pub record: Option<&'a super::RunRecord>,
 }
 
 /// `YYYY-MM-DD HH:MM UTC` of the system clock.
@@ -180,10 +183,20 @@ pub(crate) fn render(inp: &Inputs<'_>) -> String {
     for p in inp.reference_problems {
         let _ = writeln!(o, "> Note: {p}\n");
     }
+    if let Some(w) = inp.record.and_then(|r| r.wall_seconds) {
+        let _ = writeln!(
+            o,
+            "- `fpe reproduce` wall time: {w:.0} s ({:.1} min)\n",
+            w / 60.0
+        );
+    }
+    if let Some(b) = smoke_banner(inp) {
+        let _ = writeln!(o, "> **{b}**\n");
+    }
     o.push_str(&substitution_note());
     o.push_str("> It affects E8, E9 and the embedding runs of E10; each of their sections repeats this note.\n\n");
 
-    o.push_str("## Claims at a glance\n\n| claim | paper | ours | verdict |\n|---|---|---|---|\n");
+    o.push_str("## Claims at a glance\n\n| claim | paper | ours: estimate [95 % CI] (verdict) | verdict |\n|---|---|---|---|\n");
     for (c, out, _) in inp.claims {
         let _ = writeln!(
             o,
@@ -193,10 +206,12 @@ pub(crate) fn render(inp: &Inputs<'_>) -> String {
             c.title,
             c.summary,
             out.ours.replace('|', "\\|"),
-            out.verdict
+            out.verdict_text()
         );
     }
-    o.push_str("\nVerdicts follow the rules under [How verdicts are decided](#how-verdicts-are-decided); accuracies are mean ± sample std over seeds.\n\n");
+    o.push_str("\nEvery verdict is decided on a 95 % seed-bootstrap interval by the rules under [How verdicts are decided](#how-verdicts-are-decided): **held** when the interval excludes the null in the claimed direction, **contradicted** when it excludes it the other way, **inconclusive** otherwise. Differences are paired by seed, in accuracy points (pp).\n\n");
+    o.push_str(&rows_table(inp.claims));
+    o.push_str(&calibration_section(inp));
 
     o.push_str("## Claims in detail\n\n");
     for (c, out, used) in inp.claims {
@@ -205,7 +220,15 @@ pub(crate) fn render(inp: &Inputs<'_>) -> String {
         let on = if used.is_empty() {
             format!("{} (not run)", c.experiments.join(", "))
         } else {
-            used.join(", ")
+            used.iter()
+                .map(
+                    |n| match inp.exps.iter().find(|e| e.name == *n && e.is_embeddings()) {
+                        Some(e) => format!("{n} ({})", e.data_label()),
+                        None => n.clone(),
+                    },
+                )
+                .collect::<Vec<_>>()
+                .join(", ")
         };
         let _ = writeln!(o, "**Judged on:** {on} · rule `{}`\n", rule_name(c));
         if used
@@ -218,7 +241,7 @@ pub(crate) fn render(inp: &Inputs<'_>) -> String {
         for d in &out.details {
             let _ = writeln!(o, "- {d}");
         }
-        let _ = writeln!(o, "\n**Verdict: {}**\n", out.verdict);
+        let _ = writeln!(o, "\n**Verdict: {}**\n", out.verdict_text());
     }
 
     o.push_str("## Experiments\n\n");
@@ -233,6 +256,7 @@ pub(crate) fn render(inp: &Inputs<'_>) -> String {
     for e in inp.exps {
         let _ = writeln!(o, "### {}\n", heading(e));
         if e.is_embeddings() {
+            let _ = writeln!(o, "> **Data:** {} (`{}`).\n", e.data_label(), e.data_path);
             o.push_str(&substitution_note());
             o.push('\n');
         }
@@ -261,7 +285,7 @@ pub(crate) fn render(inp: &Inputs<'_>) -> String {
         Some((t, figs)) => {
             let _ = writeln!(
                 o,
-                "Sources: {}. Per setting: x = acc(FPE)/acc(dense) − 1, y = metric(FPE)/metric(dense) (means over seeds); least squares per (metric, arm). [CSV]({E6_DIR}/summary.csv), [points]({E6_DIR}/points.csv).\n",
+                "Sources: {}. One point per run: x = acc(FPE) − acc(dense) of the same seed (pp), y = metric(FPE)/metric(dense) of the same seed; least squares per (sweep, metric, arm), each sweep alone and pooled, with a seed-bootstrap 95 % interval of the slope. [CSV]({E6_DIR}/summary.csv), [points]({E6_DIR}/points.csv).\n",
                 t.sources.join(", ")
             );
             o.push_str(&t.markdown());
@@ -272,17 +296,16 @@ pub(crate) fn render(inp: &Inputs<'_>) -> String {
     }
 
     o.push_str("## How verdicts are decided\n\n");
-    o.push_str(RULES_MD);
-    o.push_str("\nThresholds sit beside each claim in `data/paper_reference.toml`.\n\n## Deviations and choices\n\n");
+    o.push_str(&rules_md());
+    o.push_str("\nThe claims, the experiments they are judged on and the paper's numbers sit in `data/paper_reference.toml`.\n\n## Deviations and choices\n\n");
     o.push_str(CHOICES_MD);
     o.push_str(
-        "\n## Files\n\nPer experiment `NAME/`: `config.toml` (resolved config), `units/*.json` (one file per setting × seed), `results.csv` (one row per run), `summary.csv` / `summary.md` (mean ± std per setting and arm), `plots/*.svg|png`; E5 adds `collisions.json|csv`; E6 lives in `e6_metrics_vs_gain/`.\n",
+        "\n## Files\n\nPer experiment `NAME/`: `config.toml` (resolved config), `units/*.json` (one file per setting × seed), `results.csv` (one row per run), `summary.csv` / `summary.md` (per setting and arm: mean, 95 % interval, std, paired gain over dense), `plots/*.svg|png`; E5 adds `collisions.json|csv`; E6 lives in `e6_metrics_vs_gain/`. `claims.json` holds every claim row (`fpe report DIR --json` prints it).\n",
     );
     o
 }
 
 fn rule_name(c: &Claim) -> &'static str {
-    use super::reference::Rule;
     match c.rule {
         Rule::Ordering { .. } => "ordering",
         Rule::Trend { .. } => "trend",
@@ -294,6 +317,107 @@ fn rule_name(c: &Claim) -> &'static str {
         Rule::ParamEquivalent { .. } => "param_equivalent",
         Rule::BeatsDense { .. } => "beats_dense",
     }
+}
+
+/// The banner of a smoke test: a `--quick` reproduction, or claims resting on too few seeds.
+fn smoke_banner(inp: &Inputs<'_>) -> Option<String> {
+    if inp.record.is_some_and(|r| r.quick) {
+        return Some(format!(
+            "Smoke test: this is a `--quick` reproduction (few seeds, short schedules). Its verdicts follow the same rules but rest on too little data to cite; rows with fewer than {MIN_SEEDS} seeds are inconclusive by rule."
+        ));
+    }
+    let few = inp
+        .claims
+        .iter()
+        .flat_map(|(_, o, _)| &o.rows)
+        .filter(|r| r.n_seeds < MIN_SEEDS)
+        .count();
+    (few > 0).then(|| {
+        format!("{few} claim row(s) rest on fewer than {MIN_SEEDS} seeds and are inconclusive by rule; run more seeds (`fpe reproduce --seeds 10`) before citing them.")
+    })
+}
+
+/// Every claim row in one table.
+fn rows_table(claims: &[(Claim, Outcome, Vec<String>)]) -> String {
+    let mut o = String::from(
+        "### Every claim row\n\n| claim | comparison | estimate [95 % CI] | n | wins | p (sign-flip) | verdict | paper | paper in CI | seeds to resolve |\n|---|---|---|---|---|---|---|---|---|---|\n",
+    );
+    for (c, out, _) in claims {
+        if out.rows.is_empty() {
+            let _ = writeln!(o, "| {} | – | – | – | – | – | not run | – | – | – |", c.id);
+        }
+        for r in &out.rows {
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {} | {} | {} | **{}** | {} | {} | {} |",
+                r.id,
+                r.comparison.replace('|', "\\|"),
+                estimate_text(r),
+                r.n_seeds,
+                r.wins.map_or("–".into(), |w| format!("{w}/{}", r.n_seeds)),
+                r.p_value.map_or("–".into(), super::verdict::p_text),
+                r.verdict,
+                num(r.paper_value),
+                match r.paper_in_ci {
+                    Some(true) => "yes",
+                    Some(false) => "no",
+                    None => "–",
+                },
+                r.seeds_to_resolve.map_or("–".into(), |n| if n > 1000 {
+                    "> 1000".into()
+                } else {
+                    n.to_string()
+                }),
+            );
+        }
+    }
+    o.push_str("\nn: seeds (for E5, parents sampled); wins: seeds where the first arm is ahead; p: two-sided exact sign-flip test of the paired differences; seeds to resolve: the rough seed count at which an inconclusive row's interval would exclude the null (80 % power), if the estimate stayed where it is.\n\n");
+    o
+}
+
+/// The E0 calibration table, if an `e0_` experiment ran.
+fn calibration_section(inp: &Inputs<'_>) -> String {
+    let Some(exp) = inp
+        .exps
+        .iter()
+        .find(|e| e.name.starts_with("e0_") && !e.rows.is_empty())
+    else {
+        return String::new();
+    };
+    let paper = inp
+        .claims
+        .iter()
+        .find(|(c, _, _)| matches!(c.rule, Rule::Ordering { .. }))
+        .map(|(c, _, _)| c.reported.clone())
+        .unwrap_or_default();
+    let readings = super::calibration::readings(exp, &paper);
+    let mut o = format!(
+        "## E0 — which reading of the Boolean task reproduces the paper's E1 numbers\n\nThe paper leaves the Boolean generator open. `{}` runs E1's setting (m = 8, k = 3, h = 8, α = 2, 1,000 + 1,000 epochs) under every reading SPEC §2 allows, nearest to the paper's 78.7 / 88.7 / 99.4 % first. Means over seeds with 95 % seed-bootstrap intervals; gains paired by seed. For `per_clause` the accuracy is exact match over the clause bits. Distance: root mean square of (ours − paper) over the three arms.\n\n",
+        exp.name
+    );
+    o.push_str(&super::calibration::markdown(&readings, &paper));
+    if let (Some(best), Some(def)) = (readings.first(), readings.iter().find(|r| r.default)) {
+        let d = |r: &super::calibration::Reading| {
+            r.distance.map_or("–".into(), |i| {
+                format!("{:.1} pp [{:.1}, {:.1}]", i.estimate, i.lo, i.hi)
+            })
+        };
+        let verdict = match super::calibration::clearly_better(&readings) {
+            Some(b) => format!(
+                "the distance interval of {} lies wholly below the default's: the evidence favours that reading",
+                b.label
+            ),
+            None => "no reading's distance interval lies wholly below the default's, so the evidence does not clearly favour another reading and the default stays".into(),
+        };
+        let _ = writeln!(
+            o,
+            "\nNearest reading: {} ({}); the default reading: {}. Rule: a reading replaces the default only if its distance interval lies wholly below the default's; here {verdict}.\n",
+            best.label,
+            d(best),
+            d(def)
+        );
+    }
+    o
 }
 
 /// GitHub-style anchor of a claim's heading `### ID — title`.

@@ -3,10 +3,13 @@
 //! - a collisions table (E5): measured rate against the balanced and independent predictions,
 //!   log–log, with the line y = x;
 //! - a grid with a numeric parameter: test accuracy against it, one line per arm (and per value
-//!   of the other grid parameters, e.g. α in E8), error bars = sample std over seeds; plus the
-//!   relative gain over dense against it. For `train.split_fraction` (E7) the x axis is in % and
-//!   dense is drawn as a dashed reference line;
-//! - no grid: no plot (the summary table says it all).
+//!   of the other grid parameters, e.g. α in E8), with the 95 % seed-bootstrap interval of the
+//!   mean as a shaded band; plus the paired gain over dense (points) against it, with its band.
+//!   For `train.split_fraction` (E7) the x axis is in % and dense is drawn as a dashed reference;
+//! - no grid (E1, E9, E10): every seed's accuracy per arm, each seed's arms joined by a thin
+//!   line so the pairing is visible, with the mean and its 95 % interval per arm.
+//!
+//! Every title says how many seeds the points rest on.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -14,17 +17,24 @@ use anyhow::Result;
 use plotters::style::RGBColor;
 
 use super::load::ExperimentData;
+use super::paired::{acc_interval, accuracies, gain_interval};
 use super::plot::{Chart, Line, Marker, Series, arm_color, palette};
-use super::stats::{SummaryRow, gain, param_label, param_x};
+use super::stats::{SummaryRow, param_label, param_x};
 
 /// A plotted point `(x, y, ±error)`.
 type Pt = (f64, f64, Option<f64>);
 
-/// One line of a plot: an arm (and values of other grid keys), accuracy and gain points.
+/// A band point `(x, low, high)`.
+type Band = (f64, f64, f64);
+
+/// One line of a plot: an arm (and values of other grid keys), accuracy and gain points with
+/// their interval bands.
 struct Curve {
     arm: String,
     acc: Vec<Pt>,
+    acc_band: Vec<Band>,
     gain: Vec<Pt>,
+    gain_band: Vec<Band>,
 }
 
 /// A written plot: PNG path relative to the output root, and a caption.
@@ -98,9 +108,9 @@ pub(crate) fn experiment_figures(exp: &ExperimentData) -> Result<Vec<Figure>> {
     let plots = exp.dir.join("plots");
     let rel = |stem: &str| format!("{}/plots/{stem}.png", exp.name);
     let tag = if exp.is_embeddings() {
-        " (Fashion-MNIST stand-in)"
+        format!(" ({})", exp.data_label())
     } else {
-        ""
+        String::new()
     };
     if let Some(rows) = &exp.collisions {
         let chart = collisions_chart(rows);
@@ -121,7 +131,13 @@ pub(crate) fn experiment_figures(exp: &ExperimentData) -> Result<Vec<Figure>> {
         }
     }
     let s = &exp.summary;
-    let Some(xk) = x_key(s) else { return Ok(figs) };
+    let seeds = seed_range(s);
+    let Some(xk) = x_key(s) else {
+        if let Some(f) = paired_figure(exp, &seeds)? {
+            figs.push(f);
+        }
+        return Ok(figs);
+    };
     let pct_x = xk == "train.split_fraction";
     let scale = if pct_x { 100.0 } else { 1.0 };
     let others: Vec<String> = s
@@ -136,7 +152,10 @@ pub(crate) fn experiment_figures(exp: &ExperimentData) -> Result<Vec<Figure>> {
     let mut series: BTreeMap<(usize, String), Curve> = BTreeMap::new();
     let arm_order: Vec<String> = super::stats::arms(s);
     for r in s {
-        let (Some(x), Some(acc)) = (r.params.get(&xk).and_then(|v| param_x(&xk, v)), r.acc) else {
+        let (Some(x), Some((acc, _))) = (
+            r.params.get(&xk).and_then(|v| param_x(&xk, v)),
+            acc_interval(exp, r.setting_index, &r.arm),
+        ) else {
             continue;
         };
         // Keys the arm's results do not depend on (dense across α) give one line, not several.
@@ -165,31 +184,46 @@ pub(crate) fn experiment_figures(exp: &ExperimentData) -> Result<Vec<Figure>> {
         let entry = series.entry((order, label)).or_insert_with(|| Curve {
             arm: r.arm.clone(),
             acc: Vec::new(),
+            acc_band: Vec::new(),
             gain: Vec::new(),
+            gain_band: Vec::new(),
         });
         if entry.acc.iter().any(|p| p.0 == x * scale) {
             continue;
         }
-        entry
-            .acc
-            .push((x * scale, 100.0 * acc, r.acc_std.map(|e| 100.0 * e)));
+        let xs = x * scale;
+        entry.acc.push((xs, acc.estimate, None));
+        entry.acc_band.push((xs, acc.lo, acc.hi));
         if r.arm != "dense" {
-            if let Some(g) = gain(s, r.setting_index, &r.arm) {
-                entry.gain.push((x * scale, 100.0 * g, None));
+            if let Some((g, _)) = gain_interval(exp, r.setting_index, &r.arm) {
+                entry.gain.push((xs, g.estimate, None));
+                entry.gain_band.push((xs, g.lo, g.hi));
             }
         }
     }
     let mut per_arm_seen: BTreeMap<String, usize> = BTreeMap::new();
+    // Widths double from setting to setting: a log axis spaces them evenly.
+    let log_x = xk == "model.hidden";
     let mut acc_chart = Chart {
-        title: format!("{}: test accuracy vs {}{tag}", exp.name, title_label(&xk)),
+        title: format!(
+            "{}: test accuracy vs {}{tag} ({seeds})",
+            exp.name,
+            title_label(&xk)
+        ),
         x_label: param_label(&xk),
         y_label: "test accuracy (%)".into(),
+        log_x,
         ..Default::default()
     };
     let mut gain_chart = Chart {
-        title: format!("{}: gain over dense vs {}{tag}", exp.name, title_label(&xk)),
+        title: format!(
+            "{}: paired gain over dense vs {}{tag} ({seeds})",
+            exp.name,
+            title_label(&xk)
+        ),
         x_label: param_label(&xk),
-        y_label: "relative gain over dense (%)".into(),
+        y_label: "acc(arm) − acc(dense), same seed (points)".into(),
+        log_x,
         ..Default::default()
     };
     for (
@@ -197,7 +231,9 @@ pub(crate) fn experiment_figures(exp: &ExperimentData) -> Result<Vec<Figure>> {
         Curve {
             arm,
             acc: mut pts,
+            acc_band,
             gain: mut gains,
+            gain_band,
         },
     ) in series
     {
@@ -215,17 +251,20 @@ pub(crate) fn experiment_figures(exp: &ExperimentData) -> Result<Vec<Figure>> {
                 line: Line::Dashed,
                 marker: Marker::None,
                 points: pts,
+                band: Some(acc_band),
             });
             continue;
         }
         acc_chart.series.push(Series {
             marker,
+            band: Some(acc_band),
             ..Series::line(label.clone(), color, pts)
         });
         // wide_dense has α times the parameters: its gain dwarfs the equal-parameter arms.
         if !gains.is_empty() && arm != "wide_dense" {
             gain_chart.series.push(Series {
                 marker,
+                band: Some(gain_band),
                 ..Series::line(label, color, gains)
             });
         }
@@ -233,7 +272,7 @@ pub(crate) fn experiment_figures(exp: &ExperimentData) -> Result<Vec<Figure>> {
     let stem = format!("accuracy_vs_{}", short(&xk));
     if acc_chart.save(&plots, &stem)?.is_some() {
         let caption = format!(
-            "Test accuracy (mean over seeds, bars = sample std) against {}{}.",
+            "Test accuracy (mean over seeds, {seeds}; shaded: 95 % seed-bootstrap interval of the mean) against {}{}.",
             param_label(&xk),
             if pct_x {
                 "; dense (never split) as a dashed reference"
@@ -249,7 +288,7 @@ pub(crate) fn experiment_figures(exp: &ExperimentData) -> Result<Vec<Figure>> {
     let stem = format!("gain_vs_{}", short(&xk));
     if gain_chart.save(&plots, &stem)?.is_some() {
         let caption = format!(
-            "Relative gain acc(arm)/acc(dense) − 1 (means over seeds) against {}{}.",
+            "Paired gain acc(arm) − acc(dense) of the same seed, in points (mean over seeds, {seeds}; shaded: 95 % seed-bootstrap interval), against {}{}.",
             param_label(&xk),
             if s.iter().any(|r| r.arm == "wide_dense") {
                 "; `wide_dense` (α× the parameters) is left out here, see the accuracy plot"
@@ -263,6 +302,92 @@ pub(crate) fn experiment_figures(exp: &ExperimentData) -> Result<Vec<Figure>> {
         });
     }
     Ok(figs)
+}
+
+/// `n = 10 seeds`, or `n = 8–10 seeds` when settings differ.
+fn seed_range(s: &[SummaryRow]) -> String {
+    let lo = s.iter().map(|r| r.n).filter(|n| *n > 0).min().unwrap_or(0);
+    let hi = s.iter().map(|r| r.n).max().unwrap_or(0);
+    if lo == hi {
+        format!("n = {hi} seeds")
+    } else {
+        format!("n = {lo}–{hi} seeds")
+    }
+}
+
+/// One experiment without a grid: every seed's accuracy per arm, each seed's arms joined, and
+/// each arm's mean with its 95 % interval.
+fn paired_figure(exp: &ExperimentData, seeds: &str) -> Result<Option<Figure>> {
+    let s = &exp.summary;
+    let Some(si) = s.first().map(|r| r.setting_index) else {
+        return Ok(None);
+    };
+    let arms: Vec<String> = super::stats::arms(s)
+        .into_iter()
+        .filter(|a| !accuracies(exp, si, a).is_empty())
+        .collect();
+    if arms.len() < 2 {
+        return Ok(None);
+    }
+    let per_arm: Vec<std::collections::BTreeMap<u64, f64>> =
+        arms.iter().map(|a| accuracies(exp, si, a)).collect();
+    let all_seeds: BTreeSet<u64> = per_arm.iter().flat_map(|m| m.keys().copied()).collect();
+    let mut chart = Chart {
+        title: format!("{}: test accuracy per seed and arm ({seeds})", exp.name),
+        x_label: "arm".into(),
+        y_label: "test accuracy (%)".into(),
+        x_names: arms.clone(),
+        ..Default::default()
+    };
+    for seed in &all_seeds {
+        let points: Vec<Pt> = per_arm
+            .iter()
+            .enumerate()
+            .filter_map(|(i, m)| m.get(seed).map(|a| (i as f64, 100.0 * a, None)))
+            .collect();
+        chart.series.push(Series {
+            name: String::new(),
+            color: RGBColor(90, 90, 90),
+            line: Line::Thin,
+            marker: Marker::None,
+            points,
+            band: None,
+        });
+    }
+    for (i, (arm, m)) in arms.iter().zip(&per_arm).enumerate() {
+        let color = arm_color(arm);
+        chart.series.push(Series {
+            name: String::new(),
+            color,
+            line: Line::None,
+            marker: Marker::Circle,
+            points: m.values().map(|a| (i as f64, 100.0 * a, None)).collect(),
+            band: None,
+        });
+        if let Some((iv, _)) = acc_interval(exp, si, arm) {
+            // The mean with a bar spanning the interval (drawn about its midpoint). No legend:
+            // the axis names the arms and REPORT.md lists the intervals.
+            let mid = (iv.lo + iv.hi) / 2.0;
+            chart.series.push(Series {
+                name: String::new(),
+                color,
+                line: Line::None,
+                marker: Marker::Cross,
+                points: vec![(i as f64 + 0.18, mid, Some((iv.hi - iv.lo) / 2.0))],
+                band: None,
+            });
+        }
+    }
+    let stem = "accuracy_per_seed";
+    if chart.save(&exp.dir.join("plots"), stem)?.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(Figure {
+        png: format!("{}/plots/{stem}.png", exp.name),
+        caption: format!(
+            "Test accuracy of every seed ({seeds}) per arm; grey lines join one seed's arms (they share the warm-up, data and batch order, so comparisons are paired by seed). Beside each arm: the 95 % seed-bootstrap interval of the mean."
+        ),
+    }))
 }
 
 /// True if `arm`'s results (widths, accuracy) are identical across the values of grid key `k`
@@ -316,6 +441,7 @@ fn collisions_chart(rows: &[crate::collisions::CollisionRow]) -> Chart {
             line: Line::None,
             marker: Marker::Circle,
             points: bal,
+            band: None,
         },
         Series {
             name: "vs independent α^−(2k−1)".into(),
@@ -323,6 +449,7 @@ fn collisions_chart(rows: &[crate::collisions::CollisionRow]) -> Chart {
             line: Line::None,
             marker: Marker::Triangle,
             points: ind,
+            band: None,
         },
     ];
     if lo.is_finite() && hi > lo {
@@ -332,6 +459,7 @@ fn collisions_chart(rows: &[crate::collisions::CollisionRow]) -> Chart {
             line: Line::Dashed,
             marker: Marker::None,
             points: vec![(lo, lo, None), (hi, hi, None)],
+            band: None,
         });
     }
     Chart {
@@ -341,5 +469,6 @@ fn collisions_chart(rows: &[crate::collisions::CollisionRow]) -> Chart {
         log_x: true,
         log_y: true,
         series,
+        x_names: Vec::new(),
     }
 }

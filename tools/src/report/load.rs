@@ -28,6 +28,8 @@ pub(crate) struct ExperimentData {
     pub title: String,
     /// `task.kind` of the resolved config (`boolean`, `embeddings`), if known.
     pub task_kind: String,
+    /// `task.path` of an embeddings config (the data file), if known.
+    pub data_path: String,
     /// Rows of every unit, sorted by setting, seed, arm order.
     pub rows: Vec<RunRow>,
     /// Per (setting, arm) summaries of `rows`.
@@ -42,6 +44,24 @@ impl ExperimentData {
     /// True for embedding tasks (the data substitution applies).
     pub(crate) fn is_embeddings(&self) -> bool {
         self.task_kind == "embeddings"
+    }
+
+    /// What the embeddings are, in a few words, for titles and captions: the two shipped sets
+    /// by name (neither is CLIP), any other file by its name.
+    pub(crate) fn data_label(&self) -> String {
+        let file = std::path::Path::new(&self.data_path)
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if file.starts_with("wordnet30_supersense40") {
+            "WordNet supersense-40 text embeddings, not CLIP".into()
+        } else if file.starts_with("fashion_mnist") {
+            "Fashion-MNIST image embeddings, not CLIP".into()
+        } else if file.is_empty() {
+            "embeddings".into()
+        } else {
+            format!("embeddings from {file}")
+        }
     }
 
     /// Rows that failed.
@@ -118,6 +138,12 @@ pub(crate) fn load(dir: &Path) -> Result<ExperimentData> {
         data.task_kind = cfg
             .get("task")
             .and_then(|t| t.get("kind"))
+            .and_then(|k| k.as_str())
+            .unwrap_or_default()
+            .to_string();
+        data.data_path = cfg
+            .get("task")
+            .and_then(|t| t.get("path"))
             .and_then(|k| k.as_str())
             .unwrap_or_default()
             .to_string();

@@ -4,22 +4,30 @@
 //! `fpe sweep` or `fpe run`) and writes:
 //!
 //! ```text
-//! OUT/NAME/summary.csv, summary.md    mean ± sample std over seeds per (setting, arm), failed runs listed
-//! OUT/NAME/plots/*.svg, *.png         accuracy (and gain) against the swept parameter; E5 against theory
-//! OUT/e6_metrics_vs_gain/             E6: metric fold change against gain over E2 and E3, fits and plots
-//! OUT/REPORT.md                       provenance, data substitution, claims with verdicts, tables, plots, choices
+//! OUT/NAME/summary.csv, summary.md    per (setting, arm): mean, 95 % interval, std, paired gain over dense
+//! OUT/NAME/plots/*.svg, *.png         accuracy and paired gain against the swept parameter with 95 % bands;
+//!                                     E1 one point per seed; E5 against theory
+//! OUT/e6_metrics_vs_gain/             E6: metric fold change against paired gain per run, fits per sweep
+//! OUT/claims.json                     one object per claim row (what `fpe report --json` prints)
+//! OUT/REPORT.md                       provenance, data substitution, claims with intervals and verdicts,
+//!                                     E0 calibration, tables, plots, rules, choices
 //! ```
 //!
 //! The paper's claims come from `data/paper_reference.toml` (module `reference`); each is
-//! judged by an explicit rule (module `verdict`). Nothing here needs more than the files: a
-//! copied output directory reports the same. Missing experiments, missing units, failed runs and
-//! single seeds are reported as such, never a panic. Every file is written atomically.
+//! judged in rows by an explicit rule on 95 % seed-bootstrap intervals (modules `inference`,
+//! `paired`, `verdict`). Nothing here needs more than the files: a copied output directory
+//! reports the same, and the bootstraps are seeded, so the same files give the same report.
+//! Missing experiments, missing units, failed runs and single seeds are reported as such, never
+//! a panic. Every file is written atomically.
 
+mod calibration;
 mod choices;
 mod derived;
 mod document;
 mod figures;
+mod inference;
 mod load;
+mod paired;
 mod plot;
 mod reference;
 mod stats;
@@ -38,12 +46,32 @@ use self::derived::{E6_DIR, fold_table};
 use self::load::ExperimentData;
 use self::reference::{Rule, matching};
 
-/// Rebuilds summaries, plots and `REPORT.md` under `out` from the experiment directories it holds.
+pub use verdict::{ClaimRow, Expect, Unit, Verdict};
+
+/// What `fpe reproduce` records at the output root (`reproduce.json`), so the report knows a
+/// smoke test from a full run.
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct RunRecord {
+    /// `--quick` was given.
+    pub quick: bool,
+    /// `--seeds` override, as given.
+    pub seeds: Option<String>,
+    /// `--only` ids.
+    pub only: Vec<String>,
+    /// Wall time of the whole reproduction in seconds (absent while it runs).
+    pub wall_seconds: Option<f64>,
+}
+
+/// File name of the [`RunRecord`] under the output root.
+pub const RUN_RECORD: &str = "reproduce.json";
+
+/// Rebuilds summaries, plots, `claims.json` and `REPORT.md` under `out` from the experiment
+/// directories it holds; returns the claim rows.
 ///
 /// # Errors
 /// An unreadable output directory or unwritable output. A plot that cannot be drawn (e.g. no
 /// font) is noted in the report instead.
-pub fn build(out: &Path) -> Result<()> {
+pub fn build(out: &Path) -> Result<Vec<ClaimRow>> {
     let mut exps: Vec<ExperimentData> = Vec::new();
     for dir in load::discover(out, &[E6_DIR])? {
         exps.push(load::load(&dir)?);
@@ -109,6 +137,9 @@ pub fn build(out: &Path) -> Result<()> {
             }
         }
     }
+    let record: Option<RunRecord> = std::fs::read_to_string(out.join(RUN_RECORD))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok());
     let text = document::render(&document::Inputs {
         out,
         exps: &exps,
@@ -118,8 +149,13 @@ pub fn build(out: &Path) -> Result<()> {
         reference_source: &source,
         reference_problems: &notes,
         not_run: &not_run,
+        record: record.as_ref(),
     });
-    tables::write(&out.join("REPORT.md"), &text)
+    let rows: Vec<ClaimRow> = claims.iter().flat_map(|(_, o, _)| o.rows.clone()).collect();
+    let json = serde_json::to_string_pretty(&rows)?;
+    tables::write(&out.join("claims.json"), &(json + "\n"))?;
+    tables::write(&out.join("REPORT.md"), &text)?;
+    Ok(rows)
 }
 
 /// A note for a plot that failed, with the fix for the usual cause (no font).

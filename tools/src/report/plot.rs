@@ -1,6 +1,6 @@
 //! A small chart description rendered with `plotters` to SVG and PNG: lines with markers and
-//! error bars, scatter points, reference lines, optional log axes, and a legend placed in the
-//! emptiest corner.
+//! error bars, shaded interval bands, scatter points, reference lines, optional log axes, and a
+//! legend placed in the emptiest corner.
 
 use std::path::{Path, PathBuf};
 
@@ -20,6 +20,8 @@ pub(crate) enum Line {
     Solid,
     /// Dashed line (references, fits).
     Dashed,
+    /// Thin, light line (one seed's arms joined in a paired plot).
+    Thin,
     /// Points only.
     None,
 }
@@ -50,6 +52,8 @@ pub(crate) struct Series {
     pub marker: Marker,
     /// `(x, y, ±error)`.
     pub points: Vec<(f64, f64, Option<f64>)>,
+    /// A shaded band `(x, low, high)` behind the line (95 % intervals).
+    pub band: Option<Vec<(f64, f64, f64)>>,
 }
 
 impl Series {
@@ -65,6 +69,7 @@ impl Series {
             line: Line::Solid,
             marker: Marker::Circle,
             points,
+            band: None,
         }
     }
 }
@@ -84,6 +89,8 @@ pub(crate) struct Chart {
     pub log_y: bool,
     /// Series in legend order.
     pub series: Vec<Series>,
+    /// Names of the integer x positions 0, 1, … (a categorical axis); empty for a numeric axis.
+    pub x_names: Vec<String>,
 }
 
 /// Colour of the `i`-th series (Tableau 10).
@@ -104,7 +111,8 @@ pub(crate) fn palette(i: usize) -> RGBColor {
     RGBColor(r, g, b)
 }
 
-/// A stable colour per arm name, so an arm looks the same in every plot.
+/// A stable colour per arm name, so an arm looks the same in every plot; the arms past the ten
+/// palette colours get colours of their own.
 pub(crate) fn arm_color(arm: &str) -> RGBColor {
     const ARMS: [&str; 13] = [
         "random",
@@ -123,6 +131,9 @@ pub(crate) fn arm_color(arm: &str) -> RGBColor {
     ];
     match arm {
         "dense" => RGBColor(40, 40, 40),
+        "wide_sparse_scratch" => RGBColor(0, 0, 128),
+        "set" => RGBColor(128, 128, 0),
+        "rigl" => RGBColor(0, 110, 110),
         a => palette(ARMS.iter().position(|x| *x == a).unwrap_or(a.len() + 3)),
     }
 }
@@ -130,15 +141,50 @@ pub(crate) fn arm_color(arm: &str) -> RGBColor {
 type Pt = (f64, f64, Option<f64>);
 
 impl Chart {
+    /// Pixel size: [`SIZE`], widened for a categorical axis so its names do not overlap.
+    fn size(&self) -> (u32, u32) {
+        let names = u32::try_from(self.x_names.len()).unwrap_or(u32::MAX);
+        (
+            SIZE.0.max(names.saturating_mul(120).saturating_add(120)),
+            SIZE.1,
+        )
+    }
+
+    /// A value on an axis after its log transform; `None` where the axis cannot show it.
+    fn axis(v: f64, log: bool) -> Option<f64> {
+        if log {
+            (v > 0.0).then(|| v.log10())
+        } else {
+            v.is_finite().then_some(v)
+        }
+    }
+
+    /// Each series' band after the log transforms, sorted by x, dropping what cannot be shown.
+    fn transformed_bands(&self) -> Vec<Vec<(f64, f64, f64)>> {
+        self.series
+            .iter()
+            .map(|s| {
+                let mut b: Vec<(f64, f64, f64)> = s
+                    .band
+                    .iter()
+                    .flatten()
+                    .filter_map(|&(x, lo, hi)| {
+                        Some((
+                            Self::axis(x, self.log_x)?,
+                            Self::axis(lo, self.log_y)?,
+                            Self::axis(hi, self.log_y)?,
+                        ))
+                    })
+                    .collect();
+                b.sort_by(|a, c| a.0.total_cmp(&c.0));
+                b
+            })
+            .collect()
+    }
+
     /// Points after the log transforms, dropping what a log axis cannot show.
     fn transformed(&self) -> Vec<Vec<Pt>> {
-        let t = |v: f64, log: bool| {
-            if log {
-                (v > 0.0).then(|| v.log10())
-            } else {
-                v.is_finite().then_some(v)
-            }
-        };
+        let t = Self::axis;
         self.series
             .iter()
             .map(|s| {
@@ -173,7 +219,7 @@ impl Chart {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         let mut svg = String::new();
         {
-            let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+            let root = SVGBackend::with_string(&mut svg, self.size()).into_drawing_area();
             self.draw(&root, &pts)?;
             root.present().map_err(|e| anyhow!("{stem}.svg: {e}"))?;
         }
@@ -183,7 +229,7 @@ impl Chart {
         let png = dir.join(format!("{stem}.png"));
         let tmp = dir.join(format!(".{stem}.render-{}.png", std::process::id()));
         let drawn = (|| -> Result<()> {
-            let root = BitMapBackend::new(&tmp, SIZE).into_drawing_area();
+            let root = BitMapBackend::new(&tmp, self.size()).into_drawing_area();
             self.draw(&root, &pts)?;
             root.present().map_err(|e| anyhow!("{stem}.png: {e}"))?;
             Ok(())
@@ -207,24 +253,51 @@ impl Chart {
         root.fill(&WHITE).map_err(err)?;
         let all = pts.iter().flatten();
         let xs: Vec<f64> = all.clone().map(|p| p.0).collect();
-        let ys: Vec<f64> = all
+        let mut ys: Vec<f64> = all
             .flat_map(|p| [p.1 - p.2.unwrap_or(0.0), p.1 + p.2.unwrap_or(0.0)])
             .collect();
+        let bands = self.transformed_bands();
+        ys.extend(bands.iter().flatten().flat_map(|b| [b.1, b.2]));
         let (x0, x1) = padded(&xs, 0.05);
         let (y0, y1) = padded(&ys, 0.08);
         let mut chart = ChartBuilder::on(root)
-            .caption(&self.title, ("sans-serif", 20))
+            .caption(
+                &self.title,
+                (
+                    "sans-serif",
+                    if self.title.chars().count() > 80 {
+                        16
+                    } else {
+                        20
+                    },
+                ),
+            )
             .margin(16)
             .x_label_area_size(56)
             .y_label_area_size(80)
             .build_cartesian_2d(x0..x1, y0..y1)
             .map_err(err)?;
-        let fx = |v: &f64| tick(*v, self.log_x);
+        let fx = |v: &f64| {
+            if self.x_names.is_empty() {
+                return tick(*v, self.log_x);
+            }
+            let i = v.round();
+            if (v - i).abs() < 1e-6 && i >= 0.0 {
+                self.x_names.get(i as usize).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
+        };
         let fy = |v: &f64| tick(*v, self.log_y);
         chart
             .configure_mesh()
             .x_desc(&self.x_label)
             .y_desc(&self.y_label)
+            .x_labels(if self.x_names.is_empty() {
+                10
+            } else {
+                self.x_names.len() + 2
+            })
             .x_label_formatter(&fx)
             .y_label_formatter(&fy)
             .axis_desc_style(("sans-serif", 18))
@@ -235,6 +308,23 @@ impl Chart {
             .bold_line_style(RGBColor(218, 218, 218))
             .draw()
             .map_err(err)?;
+        // Bands first, so every line and marker is drawn over them.
+        for (s, b) in self.series.iter().zip(&bands) {
+            if b.len() < 2 {
+                continue;
+            }
+            let outline: Vec<(f64, f64)> = b
+                .iter()
+                .map(|p| (p.0, p.2))
+                .chain(b.iter().rev().map(|p| (p.0, p.1)))
+                .collect();
+            chart
+                .draw_series(std::iter::once(Polygon::new(
+                    outline,
+                    s.color.mix(0.16).filled(),
+                )))
+                .map_err(err)?;
+        }
         for (s, p) in self.series.iter().zip(pts) {
             if p.is_empty() {
                 continue;
@@ -251,6 +341,12 @@ impl Chart {
                 Line::Dashed => {
                     chart
                         .draw_series(DashedLineSeries::new(xy.clone(), 8, 5, style))
+                        .map_err(err)?;
+                }
+                Line::Thin => {
+                    let thin = ShapeStyle::from(color.mix(0.35)).stroke_width(1);
+                    chart
+                        .draw_series(LineSeries::new(xy.clone(), thin))
                         .map_err(err)?;
                 }
                 Line::None => {}
@@ -281,6 +377,10 @@ impl Chart {
                 Marker::None => chart.draw_series(std::iter::empty::<Circle<(f64, f64), i32>>()),
             }
             .map_err(err)?;
+            // A series without a name has no legend entry (e.g. one line per seed).
+            if s.name.is_empty() {
+                continue;
+            }
             // Legend glyph: a short line (unless points only) and a dot (unless no marker).
             let half = if s.line == Line::None { 0 } else { 12 };
             let dot = if s.marker == Marker::None {
@@ -294,9 +394,17 @@ impl Chart {
                     + Circle::new((0, 0), 4, dot)
             });
         }
+        if !has_legend(&self.series) {
+            return Ok(());
+        }
         chart
             .configure_series_labels()
-            .position(legend_corner(pts, (x0, x1), (y0, y1), self.series.len()))
+            .position(legend_corner(
+                pts,
+                (x0, x1),
+                (y0, y1),
+                self.series.iter().filter(|s| !s.name.is_empty()).count(),
+            ))
             .background_style(WHITE.mix(0.88))
             .border_style(RGBColor(160, 160, 160))
             .label_font(("sans-serif", 15))
@@ -305,6 +413,11 @@ impl Chart {
             .map_err(err)?;
         Ok(())
     }
+}
+
+/// Whether any series has a legend entry (a named series).
+fn has_legend(series: &[Series]) -> bool {
+    series.iter().any(|s| !s.name.is_empty())
 }
 
 /// Range of `v` with `frac` padding on each side; a degenerate range is widened.
@@ -325,6 +438,16 @@ fn padded(v: &[f64], frac: f64) -> (f64, f64) {
 /// Tick label: plain numbers, or powers of ten on a log axis.
 fn tick(v: f64, log: bool) -> String {
     if log {
+        // Plain numbers where they read well (widths 2 … 256), powers of ten elsewhere.
+        let x = 10f64.powf(v);
+        if (1.0..1e5).contains(&x) {
+            return if x >= 10.0 {
+                format!("{x:.0}")
+            } else {
+                let s = format!("{x:.1}");
+                s.trim_end_matches('0').trim_end_matches('.').to_string()
+            };
+        }
         if (v - v.round()).abs() < 1e-6 {
             return format!("1e{}", v.round() as i64);
         }
@@ -377,6 +500,8 @@ mod tests {
         assert_eq!(tick(0.25, false), "0.25");
         assert_eq!(tick(2.0, false), "2");
         assert_eq!(tick(-3.0, true), "1e-3");
+        assert_eq!(tick(2f64.log10(), true), "2");
+        assert_eq!(tick(64f64.log10(), true), "64");
         assert_eq!(padded(&[1.0, 1.0], 0.1), (0.9, 1.1));
         assert_eq!(padded(&[], 0.1), (0.0, 1.0));
     }

@@ -57,12 +57,12 @@ pub(crate) enum Direction {
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(tag = "rule", rename_all = "snake_case")]
 pub(crate) enum Rule {
-    /// Mean accuracies strictly decreasing in the order of `arms` (the last is the baseline).
+    /// Paired differences between every pair of `arms`, each claimed > 0 in the order given.
     Ordering {
         /// Arms, best first.
         arms: Vec<String>,
     },
-    /// Spearman ρ of (x, gain) in the claimed direction.
+    /// Spearman ρ of (x, mean paired gain) in the claimed direction, with a bootstrap interval.
     Trend {
         /// FPE arms.
         arms: Vec<String>,
@@ -77,7 +77,7 @@ pub(crate) enum Rule {
         #[serde(default)]
         x: Option<String>,
     },
-    /// gain(peak) ≥ gain(low) and gain(high) < gain(peak).
+    /// Two paired contrasts: gain(peak) − gain(low) > 0 and gain(high) − gain(peak) < 0.
     Peak {
         /// FPE arms.
         arms: Vec<String>,
@@ -90,28 +90,23 @@ pub(crate) enum Rule {
         /// Higher value.
         high: f64,
     },
-    /// Every |z| ≤ `z_max` and no clause-split collision.
-    Collisions {
-        /// Largest acceptable |z|.
-        z_max: f64,
-    },
-    /// Fold-change fits with R² ≥ `r2_min` and the expected slope sign.
+    /// Measured collision rates equal to the balanced prediction; no clause-split collision.
+    Collisions {},
+    /// Slope of fold change against paired gain, per sweep and pooled, in the expected sign.
     FoldChange {
         /// FPE arms.
         arms: Vec<String>,
-        /// Smallest R² that counts as a strong correlation.
-        r2_min: f64,
         /// Metric → expected slope sign (`+` or `-`).
         signs: BTreeMap<String, String>,
     },
-    /// Earlier split better (ρ of split time vs accuracy ≤ 0), latest split > dense.
+    /// Earlier split better (ρ of split time vs gain < 0), latest split > dense (paired).
     SplitTiming {
         /// FPE arms.
         arms: Vec<String>,
         /// Grid key of the split time.
         param: String,
     },
-    /// FPE > dense at the `smallest` widths, max ratio ≥ 1.5 for "nearly doubles".
+    /// Ratio acc(FPE)/acc(dense) > 1 at the `smallest` widths; the paper's ≈ 2 checked.
     SmallWidth {
         /// FPE arms.
         arms: Vec<String>,
@@ -128,10 +123,8 @@ pub(crate) enum Rule {
         width: f64,
         /// Expansion factor.
         alpha: f64,
-        /// Ratio that counts as held.
-        min_ratio: f64,
     },
-    /// Every arm's mean accuracy > dense in every setting.
+    /// Every arm's paired difference to dense > 0, per setting.
     BeatsDense {
         /// Arms compared with dense.
         arms: Vec<String>,

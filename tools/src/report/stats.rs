@@ -1,5 +1,5 @@
-//! Statistics over result rows: mean ± sample std per (setting, arm), gains over dense, rank
-//! correlation, and parsing of grid values.
+//! Summaries of result rows: mean ± sample std per (setting, arm), gains over dense, and parsing
+//! of grid values. Intervals and tests live in `inference` and `paired`.
 
 use std::collections::BTreeMap;
 
@@ -217,44 +217,6 @@ pub(crate) fn param_label(key: &str) -> String {
     }
 }
 
-/// Ranks (1-based) with ties given their average rank.
-fn ranks(v: &[f64]) -> Vec<f64> {
-    let mut idx: Vec<usize> = (0..v.len()).collect();
-    idx.sort_by(|&a, &b| v[a].total_cmp(&v[b]));
-    let mut r = vec![0.0; v.len()];
-    let mut i = 0;
-    while i < idx.len() {
-        let mut j = i;
-        while j + 1 < idx.len() && v[idx[j + 1]] == v[idx[i]] {
-            j += 1;
-        }
-        let avg = (i + j) as f64 / 2.0 + 1.0;
-        for &k in &idx[i..=j] {
-            r[k] = avg;
-        }
-        i = j + 1;
-    }
-    r
-}
-
-/// Spearman rank correlation of `x` and `y` (Pearson of average ranks); `None` for fewer than
-/// three points or a constant variable.
-pub(crate) fn spearman(x: &[f64], y: &[f64]) -> Option<f64> {
-    if x.len() != y.len() || x.len() < 3 {
-        return None;
-    }
-    let (rx, ry) = (ranks(x), ranks(y));
-    let n = x.len() as f64;
-    let (mx, my) = (rx.iter().sum::<f64>() / n, ry.iter().sum::<f64>() / n);
-    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
-    for (a, b) in rx.iter().zip(&ry) {
-        sxy += (a - mx) * (b - my);
-        sxx += (a - mx).powi(2);
-        syy += (b - my).powi(2);
-    }
-    (sxx > 0.0 && syy > 0.0).then(|| sxy / (sxx * syy).sqrt())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -311,15 +273,5 @@ mod tests {
         assert_eq!(param_num("\"x\""), None);
         assert_eq!(param_x("task.classes", "[0, 1, 2]"), Some(3.0));
         assert_eq!(param_x("task.classes", "[\"a\", \"b\"]"), Some(2.0));
-    }
-
-    #[test]
-    fn spearman_handles_ties_and_direction() {
-        assert_eq!(spearman(&[1.0, 2.0, 3.0], &[1.0, 5.0, 9.0]), Some(1.0));
-        assert_eq!(spearman(&[1.0, 2.0, 3.0], &[3.0, 2.0, 1.0]), Some(-1.0));
-        let r = spearman(&[1.0, 2.0, 3.0, 4.0], &[1.0, 1.0, 2.0, 3.0]).unwrap();
-        assert!(r > 0.9 && r < 1.0);
-        assert_eq!(spearman(&[1.0, 2.0], &[1.0, 2.0]), None);
-        assert_eq!(spearman(&[1.0, 2.0, 3.0], &[1.0, 1.0, 1.0]), None);
     }
 }

@@ -6,6 +6,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 
 use super::load::ExperimentData;
+use super::paired::{acc_interval, gain_interval};
 use super::stats::{METRICS, SummaryRow, gain};
 
 /// Writes `text` to `path` atomically, naming the path on error.
@@ -16,20 +17,6 @@ pub(crate) fn write(path: &Path, text: &str) -> Result<()> {
     }
     fpe_model::write_atomic(path, text.as_bytes())
         .with_context(|| format!("writing {}", path.display()))
-}
-
-/// `mean ± std` of a fraction, in percent with two decimals; a missing std is `–`.
-pub(crate) fn pct(mean: Option<f64>, std: Option<f64>) -> String {
-    match (mean, std) {
-        (None, _) => "–".into(),
-        (Some(m), Some(s)) => format!("{:.2} ± {:.2}", 100.0 * m, 100.0 * s),
-        (Some(m), None) => format!("{:.2} ± –", 100.0 * m),
-    }
-}
-
-/// A signed relative change in percent (`+12.3 %`), `–` if missing.
-pub(crate) fn signed_pct(v: Option<f64>) -> String {
-    v.map_or_else(|| "–".into(), |g| format!("{:+.1} %", 100.0 * g))
 }
 
 /// A number with up to four significant decimals, `–` if missing.
@@ -77,16 +64,20 @@ pub(crate) fn metric_title(name: &str) -> &str {
 /// `summary.csv` text: one line per (setting, arm).
 pub(crate) fn summary_csv(exp: &ExperimentData) -> String {
     let mut out = String::from(
-        "experiment,setting_index,setting,arm,n,failed,acc_mean,acc_std,gain_vs_dense,final_train_loss,nnz_mean,widths,hidden,alpha",
+        "experiment,setting_index,setting,arm,n,failed,acc_mean,acc_std,acc_ci_low,acc_ci_high,gain_vs_dense,gain_pp,gain_pp_ci_low,gain_pp_ci_high,gain_pp_n,final_train_loss,nnz_mean,widths,hidden,alpha",
     );
     for (m, _) in METRICS {
         let _ = write!(out, ",{m}");
     }
     out.push('\n');
     for r in &exp.summary {
+        let acc = acc_interval(exp, r.setting_index, &r.arm).map(|p| p.0);
+        let g = (r.arm != "dense")
+            .then(|| gain_interval(exp, r.setting_index, &r.arm))
+            .flatten();
         let _ = write!(
             out,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             csv_esc(&exp.name),
             r.setting_index,
             csv_esc(&r.setting),
@@ -95,11 +86,17 @@ pub(crate) fn summary_csv(exp: &ExperimentData) -> String {
             r.failed,
             csv_opt(r.acc),
             csv_opt(r.acc_std),
+            csv_opt(acc.map(|a| a.lo / 100.0)),
+            csv_opt(acc.map(|a| a.hi / 100.0)),
             csv_opt(if r.arm == "dense" {
                 None
             } else {
                 gain(&exp.summary, r.setting_index, &r.arm)
             }),
+            csv_opt(g.map(|p| p.0.estimate)),
+            csv_opt(g.map(|p| p.0.lo)),
+            csv_opt(g.map(|p| p.0.hi)),
+            g.map_or(String::new(), |p| p.1.to_string()),
             csv_opt(r.loss),
             csv_opt(r.nnz),
             r.widths,
@@ -135,8 +132,9 @@ pub(crate) fn summary_markdown(exp: &ExperimentData) -> String {
         [
             "arm",
             "n",
-            "test accuracy (%)",
-            "gain vs dense",
+            "test accuracy % [95 % CI]",
+            "± std",
+            "paired gain vs dense, pp [95 % CI]",
             "nnz",
             "widths",
         ]
@@ -149,19 +147,27 @@ pub(crate) fn summary_markdown(exp: &ExperimentData) -> String {
         if with_setting {
             cells.push(setting_cell(r));
         }
-        let g = if r.arm == "dense" {
-            None
-        } else {
-            gain(s, r.setting_index, &r.arm)
-        };
+        let g = (r.arm != "dense")
+            .then(|| gain_interval(exp, r.setting_index, &r.arm))
+            .flatten();
         cells.push(format!("`{}`", r.arm));
         cells.push(if r.failed > 0 {
             format!("{} (+{} failed)", r.n, r.failed)
         } else {
             r.n.to_string()
         });
-        cells.push(pct(r.acc, r.acc_std));
-        cells.push(signed_pct(g));
+        cells.push(acc_interval(exp, r.setting_index, &r.arm).map_or_else(
+            || "–".into(),
+            |(iv, _)| format!("{:.2} [{:.2}, {:.2}]", iv.estimate, iv.lo, iv.hi),
+        ));
+        cells.push(
+            r.acc_std
+                .map_or("–".into(), |s| format!("{:.2}", 100.0 * s)),
+        );
+        cells.push(g.map_or_else(
+            || "–".into(),
+            |(iv, _)| format!("{:+.2} [{:+.2}, {:+.2}]", iv.estimate, iv.lo, iv.hi),
+        ));
         cells.push(r.nnz.map_or_else(|| "–".into(), |x| format!("{x:.0}")));
         cells.push(r.widths.clone());
         cells.extend(metrics.iter().map(|m| num(r.metric(m))));
@@ -212,7 +218,7 @@ pub(crate) fn write_summary(exp: &ExperimentData) -> Result<()> {
     write(
         &exp.dir.join("summary.md"),
         &format!(
-            "# {title}\n\nMean ± sample std over seeds (n); gain = acc(arm) / acc(dense) − 1 in the same setting.\n\n{}",
+            "# {title}\n\nMean test accuracy over seeds (n) with its 95 % seed-bootstrap interval and the sample std; paired gain = acc(arm) − acc(dense) of the same seed, in points, mean with its 95 % interval.\n\n{}",
             summary_markdown(exp)
         ),
     )
@@ -224,10 +230,6 @@ mod tests {
 
     #[test]
     fn formats() {
-        assert_eq!(pct(Some(0.887), Some(0.0123)), "88.70 ± 1.23");
-        assert_eq!(pct(Some(0.5), None), "50.00 ± –");
-        assert_eq!(pct(None, None), "–");
-        assert_eq!(signed_pct(Some(0.127)), "+12.7 %");
         assert_eq!(num(Some(0.25)), "0.25");
         assert_eq!(num(Some(3e-9)), "3.000e-9");
         assert_eq!(num(None), "–");

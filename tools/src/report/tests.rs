@@ -81,15 +81,15 @@ fn write_experiment(out: &Path, name: &str, rows: &[RunRow], kind: &str) {
 fn report_from_a_synthetic_output_directory() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path();
-    // E1: one setting, two seeds; clause > random > dense; one failed run.
+    // E1: one setting, eight seeds; clause > random > dense in every seed; one failed run.
     let mut e1 = Vec::new();
-    for seed in 0..2 {
+    for seed in 0..8 {
         let d = 0.01 * seed as f64;
         e1.push(row("e1_headline", &[], 0, seed, "dense", 0.78 + d));
         e1.push(row("e1_headline", &[], 0, seed, "random", 0.88 + d));
         e1.push(row("e1_headline", &[], 0, seed, "clause", 0.99 - d));
     }
-    let mut bad = row("e1_headline", &[], 0, 2, "random", 0.0);
+    let mut bad = row("e1_headline", &[], 0, 8, "random", 0.0);
     bad.status = "failed".into();
     bad.error = "NaN loss at epoch 3".into();
     e1.push(bad);
@@ -179,11 +179,16 @@ fn report_from_a_synthetic_output_directory() {
     }
     assert!(report.contains("**Verdict: held**"), "{report}");
     assert!(report.contains("**Verdict: not run**"));
-    assert!(report.contains("EfficientNet-Lite0 (ImageNet) embeddings of Fashion-MNIST stand in"));
+    assert!(report.contains("EfficientNet-Lite0 (ImageNet) embeddings of Fashion-MNIST images"));
+    assert!(report.contains("WordNet 3.0 synsets"));
     assert!(report.contains("NaN loss at epoch 3"), "failed run listed");
-    assert!(report.contains("± –"), "single seed std shown as –");
     assert!(report.contains("## Deviations and choices"));
-    // E1 held (clause > random > dense), E5 held (|z| ≤ 3, no clause collisions).
+    assert!(report.contains("## How verdicts are decided"));
+    assert!(report.contains("### Every claim row"));
+    // E2 and E8 rest on fewer than 6 seeds: the banner says so.
+    assert!(report.contains("rest on fewer than 6 seeds"), "{report}");
+    // E1 held (clause > random > dense in all 8 seeds), E5 held (measured = theory within 95 %,
+    // no clause collisions), E2 inconclusive (one seed).
     let verdict_of = |id: &str| {
         let start = report.find(&format!("### {id} — ")).unwrap();
         let rest = &report[start..];
@@ -192,11 +197,32 @@ fn report_from_a_synthetic_output_directory() {
     };
     assert_eq!(verdict_of("E1"), "held");
     assert_eq!(verdict_of("E5"), "held");
-    assert_eq!(verdict_of("E2"), "held");
+    assert_eq!(verdict_of("E2"), "inconclusive");
     assert_eq!(verdict_of("E7"), "not run");
+    // claims.json: one object per row, the same verdicts.
+    let claims: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("claims.json")).unwrap()).unwrap();
+    let rows = claims.as_array().unwrap();
+    let e1: Vec<&serde_json::Value> = rows.iter().filter(|r| r["id"] == "E1").collect();
+    assert_eq!(e1.len(), 3);
+    assert!(
+        e1.iter()
+            .all(|r| r["verdict"] == "held" && r["n_seeds"] == 8)
+    );
+    let rd = e1
+        .iter()
+        .find(|r| r["comparison"] == "random-dense")
+        .unwrap();
+    assert!((rd["estimate"].as_f64().unwrap() - 10.0).abs() < 1e-9);
+    assert!(rd["paper_value"].as_f64().is_some() && rd["paper_in_ci"].is_boolean());
+    assert!(
+        report.contains("| E1 | random-dense | +10.0 pp [+10.0, +10.0] | 8 | 8/8 |"),
+        "{report}"
+    );
     for p in [
         "e1_headline/summary.csv",
         "e1_headline/summary.md",
+        "e1_headline/plots/accuracy_per_seed.png",
         "e2_clause_sweep/plots/accuracy_vs_clauses.svg",
         "e2_clause_sweep/plots/accuracy_vs_clauses.png",
         "e8_embeddings/plots/accuracy_vs_neurons.png",
