@@ -32,6 +32,25 @@ fn fpe_limited(limits: &str, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// The fields of one CSV line (RFC 4180 quotes).
+fn csv_fields(line: &str) -> Vec<String> {
+    let (mut fields, mut cur, mut quoted) = (Vec::new(), String::new(), false);
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                cur.push('"');
+                chars.next();
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => fields.push(std::mem::take(&mut cur)),
+            _ => cur.push(c),
+        }
+    }
+    fields.push(cur);
+    fields
+}
+
 fn run_fpe(args: &[&str]) -> Output {
     fpe_limited("true", args)
 }
@@ -78,7 +97,13 @@ weight_decay = 0.0
         "--out",
         out.to_str().unwrap(),
     ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    // The sweep finishes every unit, keeps every row, and says by its exit code that runs failed.
+    assert!(!o.status.success(), "a failed run must give a nonzero exit");
+    assert!(
+        stderr(&o).contains("2 run(s) failed or diverged"),
+        "{}",
+        stderr(&o)
+    );
     let csv = std::fs::read_to_string(out.join("div/results.csv")).unwrap();
     let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
     let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
@@ -91,6 +116,12 @@ weight_decay = 0.0
             assert_eq!(fields[status], "ok", "{row}");
         } else {
             assert_eq!(fields[status], "failed", "{row}");
+            let acc = col("test_accuracy");
+            assert_eq!(
+                csv_fields(row)[acc],
+                "",
+                "a failed run has no accuracy, not 0: {row}"
+            );
             assert!(
                 row.contains("non-finite loss at epoch 0, step 1"),
                 "reason, epoch and step: {row}"
@@ -101,12 +132,12 @@ weight_decay = 0.0
     assert!(o.status.success(), "{}", stderr(&o));
     let report = std::fs::read_to_string(out.join("REPORT.md")).unwrap();
     assert!(
-        report.contains("(2 failed)"),
+        report.contains("(2 failed or diverged)"),
         "the report counts failed runs"
     );
     let listed = report
         .lines()
-        .filter(|l| l.contains("| `dense` | warm-up failed: non-finite loss"))
+        .filter(|l| l.contains("| `dense` | failed | warm-up failed: non-finite loss"))
         .count();
     assert_eq!(
         listed, 1,

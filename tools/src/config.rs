@@ -268,6 +268,28 @@ impl Default for CollisionsConfig {
 /// Most settings one grid may expand to.
 pub const MAX_SETTINGS: usize = 100_000;
 
+/// Most units (settings × seeds) one experiment may have.
+pub const MAX_UNITS: usize = 1_000_000;
+
+/// The experiment name becomes a directory under `--out`: it must be one plain path component.
+///
+/// # Errors
+/// An empty name, `.` or `..`, or a name with a path separator or NUL, naming the field.
+pub fn validate_name(name: &str) -> Result<()> {
+    let bad = name.is_empty()
+        || name == "."
+        || name == ".."
+        || name.contains(['/', '\\', '\0'])
+        || Path::new(name).is_absolute();
+    if bad {
+        bail!(
+            "`name` = {name:?}: the name becomes a directory under --out, so it must be a single \
+             plain name such as \"e1_headline\" (not empty, not `.` or `..`, no `/` or `\\`)"
+        );
+    }
+    Ok(())
+}
+
 /// Deserialises `table`, naming the failing field in errors: `` `{prefix}path`: message ``.
 fn located<T: serde::de::DeserializeOwned>(table: toml::Table, prefix: &str) -> Result<T> {
     serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
@@ -294,7 +316,7 @@ impl ExperimentConfig {
             .parse()
             .with_context(|| format!("{}: invalid TOML", path.display()))?;
         let cfg = Self::from_table(table).with_context(|| format!("in {}", path.display()))?;
-        cfg.resolve_paths(path.parent().unwrap_or(Path::new(".")))
+        cfg.resolve_paths(&crate::sweep::config_dir(path))
     }
 
     /// Builds from a TOML table and validates.
@@ -336,6 +358,7 @@ impl ExperimentConfig {
     /// # Errors
     /// The first invalid field, with its value and the allowed values.
     pub fn validate(&self) -> Result<()> {
+        validate_name(&self.name)?;
         if self.seeds.is_empty() {
             bail!("`seeds` is empty: give at least one seed, e.g. seeds = [0, 1, 2]");
         }
@@ -343,8 +366,13 @@ impl ExperimentConfig {
             if self.arms.is_empty() {
                 bail!("`arms` is empty: allowed arms are {}", Arm::allowed());
             }
-            for a in &self.arms {
+            for (i, a) in self.arms.iter().enumerate() {
                 Arm::parse(a)?;
+                if self.arms[..i].contains(a) {
+                    bail!(
+                        "`arms` names `{a}` twice: each arm runs once per seed; remove the duplicate"
+                    );
+                }
             }
         }
         if self.model.hidden.is_empty() || self.model.hidden.contains(&0) {
@@ -399,6 +427,16 @@ impl ExperimentConfig {
             bail!(
                 "`grid` expands to more than {MAX_SETTINGS} settings: split the sweep into \
                  several configs"
+            );
+        }
+        let units = self
+            .grid_settings()
+            .and_then(|n| n.checked_mul(self.seeds.len()));
+        if units.is_none_or(|n| n > MAX_UNITS) {
+            bail!(
+                "`grid` × `seeds` is {} units (settings × seeds), more than {MAX_UNITS}: use fewer \
+                 seeds or split the sweep into several configs",
+                units.map_or_else(|| "too many".to_string(), |n| n.to_string())
             );
         }
         if let TaskConfig::Boolean(b) = &self.task {

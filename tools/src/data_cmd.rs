@@ -42,9 +42,12 @@ pub(crate) enum DataCommand {
         /// Seed of the formula and data streams.
         #[arg(long, default_value_t = 0)]
         seed: u64,
-        /// Output HDF5 file.
+        /// Output HDF5 file (a new regular file).
         #[arg(long)]
         out: PathBuf,
+        /// Overwrite an existing --out file.
+        #[arg(long)]
+        force: bool,
     },
     /// Print the shape, classes and provenance of an HDF5 embedding file.
     ///
@@ -70,7 +73,9 @@ pub(crate) fn data(cmd: DataCommand) -> Result<()> {
             per_clause,
             seed,
             out,
+            force,
         } => {
+            fpe_tools::output::check_output(&out, "--out", force, &[])?;
             let cfg = BooleanCodeConfig {
                 n_vars,
                 clauses,
@@ -107,6 +112,7 @@ pub(crate) fn data(cmd: DataCommand) -> Result<()> {
         }
         DataCommand::Info { file } => {
             let data = fpe_datasets::load_embeddings(&file)?;
+            fpe_tools::warn_test_only_classes(&data, &file);
             println!(
                 "{}",
                 serde_json::to_string_pretty(&fpe_datasets::DatasetSummary::from(&data))?

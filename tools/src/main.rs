@@ -158,9 +158,13 @@ enum Command {
     Export {
         /// Checkpoint file.
         checkpoint: PathBuf,
-        /// Output .npz file.
+        /// Output .npz file: a new regular file (never the checkpoint itself, a device, a FIFO
+        /// or a symbolic link).
         #[arg(long)]
         npz: PathBuf,
+        /// Overwrite an existing --npz file.
+        #[arg(long)]
+        force: bool,
     },
     /// Write (and with --submit, submit) a Slurm job array running a sweep, one shard per task,
     /// and a collect job that runs after it.
@@ -307,8 +311,27 @@ hidden = [8]
     text.parse().expect("built-in config is valid TOML")
 }
 
+/// The shipped 40-class set `fpe run --task embeddings` uses without `--data`: under the working
+/// directory, else in the checkout the `fpe` executable was built in (`target/*/fpe`).
+fn default_embeddings() -> Result<PathBuf> {
+    let rel = std::path::Path::new("data/wordnet30_supersense40_minilm384_f16.h5");
+    let mut looked = vec![std::env::current_dir()?.join(rel)];
+    if let Ok(exe) = std::env::current_exe() {
+        looked.extend(exe.ancestors().skip(1).take(4).map(|a| a.join(rel)));
+    }
+    looked.iter().find(|p| p.is_file()).cloned().ok_or_else(|| {
+        let list: Vec<String> = looked.iter().map(|p| p.display().to_string()).collect();
+        anyhow::anyhow!(
+            "--task embeddings without --data uses the shipped {}, which is not at any of: {}; \
+             pass --data FILE (an HDF5 file in the embedding layout)",
+            rel.display(),
+            list.join(", ")
+        )
+    })
+}
+
 fn load(config: Option<&PathBuf>, knobs: &Knobs, quick: bool) -> Result<Experiment> {
-    let overrides = knobs.overrides()?;
+    let mut overrides = knobs.overrides()?;
     match config {
         Some(p) => Experiment::load(p, quick, &overrides),
         None => {
@@ -316,6 +339,10 @@ fn load(config: Option<&PathBuf>, knobs: &Knobs, quick: bool) -> Result<Experime
                 .task
                 .as_deref()
                 .or(knobs.data.as_ref().map(|_| "embeddings"));
+            if task == Some("embeddings") && knobs.data.is_none() {
+                let path = default_embeddings()?.display().to_string();
+                overrides.insert("task.path".into(), toml::Value::String(path));
+            }
             Experiment::from_table(
                 default_run_table(task),
                 quick,
@@ -358,10 +385,27 @@ fn print_summary(rows: &[fpe_tools::results::RunRow]) {
     }
     for r in rows.iter().filter(|r| r.status != "ok") {
         println!(
-            "FAILED {} seed {} {}: {}",
-            r.setting, r.seed, r.arm, r.error
+            "{} {} seed {} {}: {}",
+            r.status.to_uppercase(),
+            r.setting,
+            r.seed,
+            r.arm,
+            r.error
         );
     }
+}
+
+/// The exit status of a finished run or sweep: an error when any run failed or diverged, so
+/// scripts and schedulers see it; every row is already written by then.
+fn check_rows(rows: &[fpe_tools::results::RunRow]) -> Result<()> {
+    let bad = rows.iter().filter(|r| r.status != "ok").count();
+    if bad > 0 {
+        bail!(
+            "{bad} run(s) failed or diverged (listed above and in results.csv with the reason); \
+             the other results are kept"
+        );
+    }
+    Ok(())
 }
 
 fn main() -> Result<()> {
@@ -397,6 +441,7 @@ fn main() -> Result<()> {
             let out = run_experiment(&exp, &knobs.run_options(), &DataCache::default())?;
             print_summary(&out.rows);
             eprintln!("results: {}", out.dir.join("results.csv").display());
+            check_rows(&out.rows)?;
         }
         Command::Sweep {
             config,
@@ -434,7 +479,7 @@ fn main() -> Result<()> {
                 if !out.missing.is_empty() {
                     bail!("{}", out.missing_report());
                 }
-                return Ok(());
+                return check_rows(&out.rows);
             }
             if let Some(shard) = shard {
                 let opts = knobs.run_options();
@@ -448,7 +493,7 @@ fn main() -> Result<()> {
                     config.display(),
                     opts.out.display()
                 );
-                return Ok(());
+                return check_rows(&out.rows);
             }
             let out = run_experiment(&exp, &knobs.run_options(), &DataCache::default())?;
             print_summary(&out.rows);
@@ -458,6 +503,7 @@ fn main() -> Result<()> {
                 out.skipped,
                 out.dir.join("results.csv").display()
             );
+            check_rows(&out.rows)?;
         }
         Command::Reproduce {
             quick,
@@ -489,7 +535,12 @@ fn main() -> Result<()> {
         }
         Command::Data(cmd) => data_cmd::data(cmd)?,
         Command::Inspect { checkpoint, json } => data_cmd::inspect(&checkpoint, json)?,
-        Command::Export { checkpoint, npz } => {
+        Command::Export {
+            checkpoint,
+            npz,
+            force,
+        } => {
+            fpe_tools::output::check_output(&npz, "--npz", force, &[&checkpoint])?;
             let ck = Checkpoint::load(&checkpoint)?;
             fpe_model::export_npz(&ck.mlp, &npz)?;
             eprintln!("wrote {} ({} layers)", npz.display(), ck.mlp.depth());

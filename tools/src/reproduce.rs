@@ -83,7 +83,7 @@ pub fn select(dir: &Path, only: &[String]) -> Result<Vec<PathBuf>> {
 /// the wall time at the end, so the report can tell a smoke test from a full run.
 ///
 /// # Errors
-/// Config, data or output errors.
+/// Config, data or output errors; after the report is written, runs that failed or diverged.
 pub fn run(only: &[String], quick: bool, seeds: Option<&[u64]>, opts: &RunOptions) -> Result<()> {
     let dir = experiments_dir();
     let files = select(&dir, only)?;
@@ -100,6 +100,7 @@ pub fn run(only: &[String], quick: bool, seeds: Option<&[u64]>, opts: &RunOption
     if let Some(s) = seeds {
         overrides.insert("seeds".into(), crate::seeds::to_toml(s));
     }
+    let mut bad = 0;
     for f in &files {
         let mut exp = Experiment::load(f, quick, &toml::Table::new())?;
         if exp.cfg.kind == ExperimentKind::Train && !overrides.is_empty() {
@@ -107,6 +108,7 @@ pub fn run(only: &[String], quick: bool, seeds: Option<&[u64]>, opts: &RunOption
         }
         let t0 = Instant::now();
         let out = run_experiment(&exp, opts, &cache)?;
+        bad += out.rows.iter().filter(|r| r.status != "ok").count();
         eprintln!(
             "[{}] done in {:.1}s ({} units run, {} reused) → {}",
             exp.cfg.name,
@@ -125,5 +127,11 @@ pub fn run(only: &[String], quick: bool, seeds: Option<&[u64]>, opts: &RunOption
         start.elapsed().as_secs_f64(),
         opts.out.join("REPORT.md").display()
     );
+    if bad > 0 {
+        bail!(
+            "{bad} run(s) failed or diverged (REPORT.md lists each with its reason); every other \
+             result and the report are written"
+        );
+    }
     Ok(())
 }

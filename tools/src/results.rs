@@ -24,7 +24,8 @@ pub struct RunRow {
     pub seed: u64,
     /// Arm name.
     pub arm: String,
-    /// `ok` or `failed`.
+    /// `ok`, `failed` (no result: non-finite loss, impossible arm) or `diverged` (finished with a
+    /// training loss above [`crate::runner::divergence_limit`]); only `ok` rows enter means.
     pub status: String,
     /// Failure reason (epoch, step) when `status == "failed"`.
     pub error: String,
@@ -139,6 +140,16 @@ fn esc(s: &str) -> String {
 }
 
 impl RunRow {
+    /// A measured number as CSV text: empty for a failed run (nothing was measured, and 0 would
+    /// read as a result).
+    fn measured(&self, v: f64) -> String {
+        if self.status == "failed" {
+            String::new()
+        } else {
+            format!("{v}")
+        }
+    }
+
     fn csv_fields(&self) -> Vec<String> {
         let params: Vec<String> = self
             .params
@@ -155,10 +166,10 @@ impl RunRow {
             esc(&self.arm),
             self.status.clone(),
             esc(&self.error),
-            format!("{}", self.test_accuracy),
-            format!("{}", self.test_per_bit),
-            format!("{}", self.train_accuracy),
-            format!("{}", self.final_train_loss),
+            self.measured(self.test_accuracy),
+            self.measured(self.test_per_bit),
+            self.measured(self.train_accuracy),
+            self.measured(self.final_train_loss),
             self.nnz.to_string(),
             self.biases.to_string(),
             self.widths.clone(),

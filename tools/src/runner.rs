@@ -104,10 +104,28 @@ fn clone_trainer(t: &Trainer, kernel: KernelPolicy) -> Trainer {
     Trainer::from_parts(t.mlp.clone(), t.opt.clone(), t.epoch, t.step, kernel)
 }
 
+/// A run whose final mean training loss exceeds this many times the chance-level loss is
+/// marked `diverged` (it finished, but did not learn: e.g. a learning rate far too large).
+pub const DIVERGENCE_FACTOR: f64 = 2.0;
+
+/// The loss above which a run counts as diverged: [`DIVERGENCE_FACTOR`] × the loss of
+/// predicting the uniform distribution, ln C for C classes (softmax cross-entropy) and ln 2 per
+/// output bit (binary cross-entropy); at least ln 2 per output, so one class never makes every
+/// loss diverged.
+pub fn divergence_limit(data: &Dataset) -> f64 {
+    let chance = match &data.train.y {
+        Targets::Classes { n_classes, .. } => (*n_classes as f64).ln(),
+        Targets::Binary(_) => std::f64::consts::LN_2,
+    };
+    DIVERGENCE_FACTOR * chance.max(std::f64::consts::LN_2)
+}
+
 /// Runs every arm of one unit and returns one row per arm.
 ///
-/// A run that diverges (NaN loss or weight) becomes a row with `status = "failed"` and the
-/// reason; the other arms still run.
+/// An arm whose loss or weights become non-finite, or that cannot be built (α larger than a
+/// neuron's fan-in), becomes a row with `status = "failed"`; one whose final training loss ends
+/// above [`divergence_limit`] a row with `status = "diverged"`; each with the reason in `error`.
+/// The other arms still run.
 ///
 /// # Errors
 /// Only for problems that make the whole unit impossible (bad config for this data).
@@ -187,6 +205,14 @@ pub fn run_unit(input: &UnitInput<'_>) -> Result<Vec<RunRow>> {
                     loss,
                 )?;
                 row.status = "ok".into();
+                let limit = divergence_limit(data);
+                if loss.is_finite() && loss > limit {
+                    row.status = "diverged".into();
+                    row.error = format!(
+                        "training loss ended at {loss:.4e}, above {limit:.4} = {DIVERGENCE_FACTOR} × the \
+                         chance-level loss: diverged, left out of every mean"
+                    );
+                }
                 row.warmup_epochs = warm_used;
                 row.after_epochs = if warm_used == 0 {
                     warm_epochs + after_epochs

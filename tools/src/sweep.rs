@@ -92,6 +92,14 @@ fn value_text(v: &toml::Value) -> String {
     }
 }
 
+/// The directory relative data paths of the config at `path` resolve against: the directory of
+/// the file it really is (a symbolic link to a config resolves against the link's target).
+pub fn config_dir(path: &Path) -> PathBuf {
+    let real = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    real.parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
 impl Experiment {
     /// Loads `path`, applies `--quick` overrides and command-line overrides, expands the grid.
     ///
@@ -103,13 +111,8 @@ impl Experiment {
         let table: toml::Table = text
             .parse()
             .with_context(|| format!("{}: invalid TOML", path.display()))?;
-        Self::from_table(
-            table,
-            quick,
-            overrides,
-            path.parent().unwrap_or(Path::new(".")),
-        )
-        .with_context(|| format!("in {}", path.display()))
+        Self::from_table(table, quick, overrides, &config_dir(path))
+            .with_context(|| format!("in {}", path.display()))
     }
 
     /// As [`Experiment::load`], from a table; relative data paths resolve against `base_dir` when
@@ -129,6 +132,7 @@ impl Experiment {
             }
         }
         apply_overrides(&mut table, overrides)?;
+        dedupe_lists(&mut table);
         if let Some(p) = table
             .get("task")
             .and_then(|t| t.get("path"))
@@ -152,6 +156,9 @@ impl Experiment {
         let mut settings = Vec::new();
         let n: usize = grid.iter().map(|(_, v)| v.len()).product();
         for index in 0..n {
+            if n >= PLAN_PROGRESS_EVERY && index % PLAN_PROGRESS_EVERY == 0 {
+                eprintln!("[{}] planning: setting {index} of {n}", cfg.name);
+            }
             let mut t = base.clone();
             let mut params = BTreeMap::new();
             let mut rem = index;
@@ -193,6 +200,36 @@ impl Experiment {
                     .map(move |&seed| (s.index, seed, unit_hash(&s.cfg, seed)))
             })
             .collect()
+    }
+}
+
+/// Settings between two progress lines while a large grid is expanded.
+const PLAN_PROGRESS_EVERY: usize = 10_000;
+
+/// Merges repeated seeds and repeated values of a grid axis (keeping the first of each, in
+/// order), with a warning: a repeat would otherwise train the same unit twice or be counted
+/// as an extra seed.
+fn dedupe_lists(table: &mut toml::Table) {
+    fn dedupe(values: &mut Vec<toml::Value>, what: &str) {
+        let mut kept: Vec<toml::Value> = Vec::with_capacity(values.len());
+        for v in values.drain(..) {
+            if kept.contains(&v) {
+                eprintln!("warning: {what} lists {v} more than once; it is used once");
+            } else {
+                kept.push(v);
+            }
+        }
+        *values = kept;
+    }
+    if let Some(toml::Value::Array(seeds)) = table.get_mut("seeds") {
+        dedupe(seeds, "`seeds`");
+    }
+    if let Some(toml::Value::Table(grid)) = table.get_mut("grid") {
+        for (axis, values) in grid.iter_mut() {
+            if let toml::Value::Array(v) = values {
+                dedupe(v, &format!("`grid.\"{axis}\"`"));
+            }
+        }
     }
 }
 
@@ -244,6 +281,7 @@ impl DataCache {
             e.load()
                 .with_context(|| format!("loading {}", e.path.display()))?,
         );
+        crate::warn_test_only_classes(&d, &e.path);
         self.0.lock().expect("cache lock").insert(key, d.clone());
         Ok(d)
     }
@@ -715,6 +753,9 @@ pub fn collect(exp: &Experiment, opts: &RunOptions) -> Result<CollectOutcome> {
             opts.out.display()
         );
     }
+    // Collecting while a sweep or a shard still writes would read half a directory: take the
+    // directory's lock, which refuses while any of them runs.
+    let _lock = crate::lock::DirLock::acquire(&dir).context("--collect")?;
     write_resolved_config(exp, &dir)?;
     let units = exp.units();
     let unit_path = |h: &str| dir.join("units").join(format!("{h}.json"));

@@ -141,6 +141,18 @@ impl Dataset {
         self.train.x.ncols()
     }
 
+    /// Class ids that occur in the test split but never in the training split (a model cannot
+    /// learn them; callers should warn). Empty for binary targets.
+    pub fn test_only_classes(&self) -> Vec<u32> {
+        let (Some(train), Some(test)) = (self.train.y.labels(), self.test.y.labels()) else {
+            return Vec::new();
+        };
+        let seen: std::collections::BTreeSet<u32> = train.iter().copied().collect();
+        let only: std::collections::BTreeSet<u32> =
+            test.iter().copied().filter(|c| !seen.contains(c)).collect();
+        only.into_iter().collect()
+    }
+
     /// Output dimension: number of classes or of output bits.
     pub fn n_outputs(&self) -> usize {
         self.train.y.n_outputs()

@@ -19,6 +19,10 @@ use crate::error::{Error, Result};
 use crate::hdf5_read::{H5Source, Labels};
 use crate::preprocess::{l2_normalize_rows, standardize};
 
+/// Most classes a file without `class_names` may imply through its largest label, unless it
+/// has more rows than that (each class needs a row to be learnable).
+pub const MAX_CLASSES: usize = 100_000;
+
 /// A class picked by id or by name (from the file's `class_names`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(untagged)]
@@ -188,6 +192,27 @@ impl EmbeddingConfig {
         let (mut train, mut test) = match (train.1, test.1) {
             (Labels::Classes(ytr), Labels::Classes(yte)) => {
                 let max_label = ytr.iter().chain(yte.iter()).copied().max().unwrap_or(0) as usize;
+                // Without names the class count comes from the largest label: bound it by what
+                // the file can justify before anything is allocated per class.
+                let rows = ytr.len() + yte.len();
+                if class_names.is_empty() && max_label >= rows.max(MAX_CLASSES) {
+                    let (ds, y) = if ytr.iter().any(|&v| v as usize == max_label) {
+                        (&self.train_y, &ytr)
+                    } else {
+                        (&self.test_y, &yte)
+                    };
+                    let row = y.iter().position(|&v| v as usize == max_label).unwrap_or(0);
+                    return Err(Error::BadDataset {
+                        path: self.path.clone(),
+                        dataset: ds.clone(),
+                        message: format!(
+                            "label {max_label} at row {row} implies {} classes, more than the {rows} rows \
+                             and the cap of {MAX_CLASSES} classes: class ids must run 0..C−1 (or name the \
+                             classes in the `class_names` attribute)",
+                            max_label as u64 + 1
+                        ),
+                    });
+                }
                 let n_classes = if class_names.is_empty() {
                     max_label + 1
                 } else {

@@ -119,7 +119,18 @@ impl H5Source {
                 return Err(self.bad(name, format!("labels must be integers, got {other}")));
             }
         }
+        let unsigned = matches!(self.descriptor(name, &ds)?, TypeDescriptor::Unsigned(_));
         match shape.len() {
+            1 if unsigned => {
+                // Read unsigned ids as u64, so a value beyond i64 is reported as it is.
+                let y = ds
+                    .read_1d::<u64>()
+                    .map_err(|e| self.bad(name, format!("cannot read: {e}")))?;
+                if let Some((i, &v)) = y.indexed_iter().find(|(_, v)| **v > u64::from(u32::MAX)) {
+                    return Err(self.bad(name, format!("label {v} at row {i} is too large")));
+                }
+                Ok(Labels::Classes(y.mapv(|v| v as u32)))
+            }
             1 => {
                 let y = ds
                     .read_1d::<i64>()

@@ -33,7 +33,8 @@ pub enum FloatStorage {
 /// Class targets are stored as `[N]` int64; binary targets as `[N, C]` uint8.
 ///
 /// # Errors
-/// [`Error::Write`] naming the destination if any HDF5 call or the final rename fails.
+/// [`Error::Write`] naming the destination if it is not a regular file (a device, FIFO, socket,
+/// directory or symbolic link is never replaced), or if any HDF5 call or the final rename fails.
 pub fn write_hdf5(data: &Dataset, path: impl AsRef<Path>, storage: FloatStorage) -> Result<()> {
     let path = path.as_ref();
     let tmp = temp_path(path);
@@ -41,6 +42,16 @@ pub fn write_hdf5(data: &Dataset, path: impl AsRef<Path>, storage: FloatStorage)
         path: path.to_path_buf(),
         message,
     };
+    // Only a regular file (or nothing) is replaced: never a device, FIFO, link or directory.
+    if let Ok(m) = std::fs::symlink_metadata(path) {
+        if !m.file_type().is_file() {
+            return Err(err(
+                "refusing to replace something that is not a regular file (a device, FIFO, \
+                 socket, directory or symbolic link); write to a regular file path instead"
+                    .into(),
+            ));
+        }
+    }
     let result = (|| -> hdf5::Result<()> {
         let file = hdf5::File::create(&tmp)?;
         for (name, split) in [("train", &data.train), ("test", &data.test)] {

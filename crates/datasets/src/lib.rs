@@ -63,7 +63,7 @@ pub use batches::EpochOrder;
 pub use boolean::{BooleanCodeConfig, OutputKind, Sampling};
 pub use clauses::{Clause, ClauseStructure, Encoding, Literal, clause_string};
 pub use dataset::{Dataset, DatasetSummary, Provenance, Split, Targets};
-pub use embeddings::{ClassRef, EmbeddingConfig, load_embeddings};
+pub use embeddings::{ClassRef, EmbeddingConfig, MAX_CLASSES, load_embeddings};
 pub use error::{Error, Result};
 pub use hdf5_write::{FloatStorage, write_hdf5};
 pub use preprocess::{column_stats, l2_normalize_rows, standardize};

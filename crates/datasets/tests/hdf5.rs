@@ -367,3 +367,87 @@ fn labels_beyond_the_named_classes_are_an_error() {
         "{msg}"
     );
 }
+
+#[test]
+fn a_huge_label_is_refused_before_anything_is_allocated_per_class() {
+    // One label of 1e9 in a 4-row file without class names: it would imply a billion classes
+    // (a class-name slot each). Refused, naming the label, the rows and the cap.
+    let dir = tmp();
+    let path = Builder::new(dir.path(), "huge.h5")
+        .good_split("train", &x4(), &array![0i64, 1, 1_000_000_000, 0])
+        .good_split("test", &x4(), &y4())
+        .done();
+    let msg = bad_message(&path);
+    assert!(
+        msg.contains("label 1000000000 at row 2 implies 1000000001 classes")
+            && msg.contains("8 rows")
+            && msg.contains(&fpe_datasets::MAX_CLASSES.to_string()),
+        "{msg}"
+    );
+    // Below the cap (and above the row count) a sparse id is still accepted: ids up to the cap
+    // are allowed even in a small file.
+    let path = Builder::new(dir.path(), "sparse.h5")
+        .good_split("train", &x4(), &array![0i64, 1, 99, 0])
+        .good_split("test", &x4(), &y4())
+        .done();
+    assert_eq!(load_embeddings(&path).unwrap().n_outputs(), 100);
+}
+
+#[test]
+fn an_unsigned_label_beyond_i64_is_reported_as_it_is() {
+    let dir = tmp();
+    let path = Builder::new(dir.path(), "u64.h5")
+        .put("train/x", &x4())
+        .put("train/y", &array![0u64, 1, u64::MAX, 0])
+        .good_split("test", &x4(), &y4())
+        .done();
+    let msg = bad_message(&path);
+    assert!(
+        msg.contains(&format!("label {} at row 2 is too large", u64::MAX)),
+        "{msg}"
+    );
+}
+
+#[test]
+fn classes_only_in_the_test_split_are_listed() {
+    let dir = tmp();
+    let path = Builder::new(dir.path(), "testonly.h5")
+        .good_split("train", &x4(), &array![0i64, 1, 1, 0])
+        .good_split("test", &x4(), &array![0i64, 2, 1, 2])
+        .done();
+    let data = load_embeddings(&path).unwrap();
+    assert_eq!(data.test_only_classes(), vec![2]);
+    let path = Builder::new(dir.path(), "fine.h5")
+        .good_split("train", &x4(), &y4())
+        .good_split("test", &x4(), &y4())
+        .done();
+    assert!(
+        load_embeddings(&path)
+            .unwrap()
+            .test_only_classes()
+            .is_empty()
+    );
+}
+
+#[test]
+fn write_hdf5_never_replaces_a_fifo_or_a_link() {
+    let dir = tmp();
+    let data = toy();
+    let fifo = dir.path().join("fifo.h5");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let err = write_hdf5(&data, &fifo, FloatStorage::F32).unwrap_err();
+    assert!(err.to_string().contains("refusing to replace"), "{err}");
+    use std::os::unix::fs::FileTypeExt;
+    assert!(
+        std::fs::symlink_metadata(&fifo)
+            .unwrap()
+            .file_type()
+            .is_fifo()
+    );
+}

@@ -294,12 +294,54 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     })
 }
 
+/// What is at `path` when it is not a regular file (`None` for a regular file or nothing).
+/// Symbolic links are not followed: a link is reported as one.
+pub fn non_regular_kind(path: &Path) -> Option<&'static str> {
+    let t = std::fs::symlink_metadata(path).ok()?.file_type();
+    if t.is_file() {
+        return None;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_char_device() {
+            return Some("character device");
+        }
+        if t.is_block_device() {
+            return Some("block device");
+        }
+        if t.is_fifo() {
+            return Some("FIFO");
+        }
+        if t.is_socket() {
+            return Some("socket");
+        }
+    }
+    Some(if t.is_symlink() {
+        "symbolic link"
+    } else if t.is_dir() {
+        "directory"
+    } else {
+        "special file"
+    })
+}
+
 /// Writes `bytes` to `path` through a temporary file in the same directory, `fsync`ed, then
 /// renamed over `path`.
 ///
+/// Only a regular file (or nothing) is ever replaced: a device, FIFO, socket, directory or
+/// symbolic link at `path` is refused and left as it is (a link is not written through, so a
+/// write can never land outside the directory it names).
+///
 /// # Errors
-/// [`Error::Io`] naming the path.
+/// [`Error::NotRegularFile`] for such a target; [`Error::Io`] naming the path.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    if let Some(kind) = non_regular_kind(path) {
+        return Err(Error::NotRegularFile {
+            path: path.to_path_buf(),
+            kind,
+        });
+    }
     let mut name = path
         .file_name()
         .map(|n| n.to_os_string())

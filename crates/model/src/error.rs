@@ -99,6 +99,18 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// An atomic write would replace something that is not a regular file (a device, a FIFO,
+    /// a socket, a directory or a symbolic link): refused, the target left as it is.
+    #[error(
+        "{}: refusing to replace a {kind} with a regular file; write to a regular file path instead",
+        path.display()
+    )]
+    NotRegularFile {
+        /// The target path.
+        path: PathBuf,
+        /// What is there (`character device`, `FIFO`, `symbolic link`, …).
+        kind: &'static str,
+    },
     /// Reading or writing a file failed. The message carries the OS error; it is not also
     /// chained as a `source`, so error reports do not repeat it.
     #[error("{}: {cause}", path.display())]

@@ -76,7 +76,7 @@ mod synthetic;
 mod train;
 
 pub use backprop::{CHUNK_ROWS, Grads, Workspace, unmasked_weight_grad};
-pub use checkpoint::{Checkpoint, FORMAT_VERSION, MAGIC, write_atomic};
+pub use checkpoint::{Checkpoint, FORMAT_VERSION, MAGIC, non_regular_kind, write_atomic};
 pub use device::{Device, GpuError};
 pub use error::{Error, Result};
 pub use gathered::GatheredKernel;

@@ -17,9 +17,18 @@ mod active;
 use active::{ActiveCache, ActiveIndex, update_sparse};
 
 /// Optimiser and its hyper-parameters. Defaults: Adam, lr 1e-3, β = (0.9, 0.999), ε = 1e-8,
-/// no weight decay (SPEC §4).
+/// no weight decay (SPEC §4); SGD: lr 1e-2, momentum 0.9, no weight decay.
+///
+/// Deserialisation fills every field a config leaves out with these defaults (a missing `kind`
+/// is Adam) and refuses fields of the other optimiser (`momentum` for Adam, `beta1`, `beta2`,
+/// `eps` for SGD) and unknown fields.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(
+    tag = "kind",
+    rename_all = "snake_case",
+    deny_unknown_fields,
+    try_from = "RawOptimizerConfig"
+)]
 pub enum OptimizerConfig {
     /// Adam (Kingma & Ba) with bias correction.
     Adam {
@@ -43,6 +52,66 @@ pub enum OptimizerConfig {
         /// Decoupled weight decay λ.
         weight_decay: f32,
     },
+}
+
+/// What a config may write for an optimiser: every field optional.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOptimizerConfig {
+    kind: Option<String>,
+    lr: Option<f32>,
+    beta1: Option<f32>,
+    beta2: Option<f32>,
+    eps: Option<f32>,
+    weight_decay: Option<f32>,
+    momentum: Option<f32>,
+}
+
+impl TryFrom<RawOptimizerConfig> for OptimizerConfig {
+    type Error = String;
+
+    fn try_from(r: RawOptimizerConfig) -> std::result::Result<Self, String> {
+        let refuse = |field: &str, value: Option<f32>, kind: &str, other: &str| {
+            value.map_or(Ok(()), |_| {
+                Err(format!("`{field}` is a field of {other}, not {kind}"))
+            })
+        };
+        match r.kind.as_deref().unwrap_or("adam") {
+            "adam" => {
+                refuse("momentum", r.momentum, "adam", "sgd")?;
+                let OptimizerConfig::Adam {
+                    lr,
+                    beta1,
+                    beta2,
+                    eps,
+                    weight_decay,
+                } = OptimizerConfig::default()
+                else {
+                    unreachable!("the default optimiser is Adam")
+                };
+                Ok(OptimizerConfig::Adam {
+                    lr: r.lr.unwrap_or(lr),
+                    beta1: r.beta1.unwrap_or(beta1),
+                    beta2: r.beta2.unwrap_or(beta2),
+                    eps: r.eps.unwrap_or(eps),
+                    weight_decay: r.weight_decay.unwrap_or(weight_decay),
+                })
+            }
+            "sgd" => {
+                refuse("beta1", r.beta1, "sgd", "adam")?;
+                refuse("beta2", r.beta2, "sgd", "adam")?;
+                refuse("eps", r.eps, "sgd", "adam")?;
+                Ok(OptimizerConfig::Sgd {
+                    lr: r.lr.unwrap_or(1e-2),
+                    momentum: r.momentum.unwrap_or(0.9),
+                    weight_decay: r.weight_decay.unwrap_or(0.0),
+                })
+            }
+            other => Err(format!(
+                "unknown optimizer kind `{other}`: allowed values are adam, sgd"
+            )),
+        }
+    }
 }
 
 impl Default for OptimizerConfig {

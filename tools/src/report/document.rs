@@ -174,7 +174,7 @@ pub(crate) fn render(inp: &Inputs<'_>) -> String {
     );
     let _ = writeln!(
         o,
-        "- Runs: {rows} result rows ({failed} failed) in {} experiment directories; summed run time {:.1} s ({:.2} h; units run in parallel, so the elapsed time was shorter)",
+        "- Runs: {rows} result rows ({failed} failed or diverged) in {} experiment directories; summed run time {:.1} s ({:.2} h; units run in parallel, so the elapsed time was shorter)",
         inp.exps.len(),
         wall,
         wall / 3600.0

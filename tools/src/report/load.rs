@@ -223,8 +223,19 @@ fn read_unit_rows(
         && matches!((mtime(csv_path), newest_unit), (Some(c), Some(u)) if c >= u);
     let before = units.len();
     if csv_current {
+        // A unit the CSV does not list is stale only when a listed unit replaces it (same
+        // setting and seed): a truncated or older CSV never hides a valid unit.
         let listed: HashSet<&str> = csv_rows.iter().map(|r| r.config_hash.as_str()).collect();
-        units.retain(|u| listed.contains(u.unit.config_hash.as_str()));
+        let key = |u: &Unit| u.unit.rows.first().map(|r| (r.setting.clone(), r.seed));
+        let replaced: HashSet<(String, u64)> = units
+            .iter()
+            .filter(|u| listed.contains(u.unit.config_hash.as_str()))
+            .filter_map(key)
+            .collect();
+        units.retain(|u| {
+            listed.contains(u.unit.config_hash.as_str())
+                || key(u).is_none_or(|k| !replaced.contains(&k))
+        });
     } else {
         // Keep the newest unit per (setting, seed).
         let mut best: BTreeMap<(String, u64), usize> = BTreeMap::new();

@@ -74,7 +74,12 @@ pub const RUN_RECORD: &str = "reproduce.json";
 pub fn build(out: &Path) -> Result<Vec<ClaimRow>> {
     let mut exps: Vec<ExperimentData> = Vec::new();
     for dir in load::discover(out, &[E6_DIR])? {
-        exps.push(load::load(&dir)?);
+        let e = load::load(&dir)?;
+        // What the report notes about the files is said on the terminal too.
+        for n in &e.notes {
+            eprintln!("note: {}: {n}", e.name);
+        }
+        exps.push(e);
     }
     let mut figures = BTreeMap::new();
     for e in &mut exps {

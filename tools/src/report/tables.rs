@@ -152,7 +152,7 @@ pub(crate) fn summary_markdown(exp: &ExperimentData) -> String {
             .flatten();
         cells.push(format!("`{}`", r.arm));
         cells.push(if r.failed > 0 {
-            format!("{} (+{} failed)", r.n, r.failed)
+            format!("{} (+{} failed or diverged)", r.n, r.failed)
         } else {
             r.n.to_string()
         });
@@ -177,15 +177,16 @@ pub(crate) fn summary_markdown(exp: &ExperimentData) -> String {
     if !failed.is_empty() {
         let _ = writeln!(
             out,
-            "\nFailed runs (excluded from the means):\n\n| setting | seed | arm | error |\n|---|---|---|---|"
+            "\nFailed and diverged runs (excluded from the means):\n\n| setting | seed | arm | status | reason |\n|---|---|---|---|---|"
         );
         for r in failed {
             let _ = writeln!(
                 out,
-                "| {} | {} | `{}` | {} |",
+                "| {} | {} | `{}` | {} | {} |",
                 r.setting,
                 r.seed,
                 r.arm,
+                r.status,
                 r.error.replace('|', "\\|").replace('\n', " ")
             );
         }
