@@ -1,5 +1,5 @@
 //! One training step (forward + backward + Adam) at batch 256 for the configurations of
-//! `fpe bench` ([`fpe_model::step_cases`]): Boolean 64→256→16 dense and its FPE shapes at
+//! `fpe bench` ([`fpe_model::fixtures::step_cases`]): Boolean 64→256→16 dense and its FPE shapes at
 //! α ∈ {2, 4, 8, 16} (same nnz), embedding 256→32→10 dense and α = 4, and a 5-layer embedding
 //! MLP. Expanded configurations run with the automatic kernel choice (`auto`) and, for
 //! comparison, with masked dense products (`dense`).
@@ -10,7 +10,8 @@
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use fpe_model::{Grads, KernelPolicy, Optimizer, OptimizerConfig, StepCase, Workspace};
+use fpe_model::fixtures::StepCase;
+use fpe_model::{Grads, KernelPolicy, Optimizer, OptimizerConfig, Workspace};
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::SeedableRng;
 
@@ -40,7 +41,7 @@ fn bench_case(c: &mut Criterion, case: &StepCase, policy: KernelPolicy) {
 }
 
 fn step(c: &mut Criterion) {
-    for case in fpe_model::step_cases() {
+    for case in fpe_model::fixtures::step_cases() {
         if case.alpha == 1 {
             bench_case(c, &case, KernelPolicy::Dense);
         } else {

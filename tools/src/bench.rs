@@ -1,7 +1,7 @@
 //! `fpe bench`: training throughput (forward + backward + Adam step) of dense and expanded
 //! models, per kernel, with an optional numpy reference measured in the same invocation.
 //!
-//! Configurations come from [`fpe_model::step_cases`] (issue #7): Boolean 64→256→16 dense and
+//! Configurations come from [`fpe_model::fixtures::step_cases`] (issue #7): Boolean 64→256→16 dense and
 //! its FPE shapes at α ∈ {2, 4, 8, 16} with the same nnz, embedding 256→32→10 dense and α = 4,
 //! and a 5-layer embedding MLP. Every configuration runs `--rounds` interleaved rounds of
 //! `--seconds / --rounds` seconds on a rayon pool of `--threads` threads; the best round counts,
@@ -24,7 +24,8 @@ use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use fpe_model::{Device, Grads, KernelPolicy, Optimizer, OptimizerConfig, StepCase, Workspace};
+use fpe_model::fixtures::StepCase;
+use fpe_model::{Device, Grads, KernelPolicy, Optimizer, OptimizerConfig, Workspace};
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::SeedableRng;
 use serde::Serialize;
@@ -101,7 +102,7 @@ fn selected(opts: &BenchOptions) -> Vec<StepCase> {
                 None => name == o,
             })
     };
-    fpe_model::step_cases()
+    fpe_model::fixtures::step_cases()
         .into_iter()
         .filter(|c| keep(&c.name))
         .collect()
@@ -113,7 +114,7 @@ struct CpuEngine {
     grads: Grads,
     opt: Optimizer,
     x: ndarray::Array2<f32>,
-    y: fpe_model::Targets,
+    y: fpe_model::fixtures::Targets,
 }
 
 /// What runs the steps of a configuration.

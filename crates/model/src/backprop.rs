@@ -51,7 +51,7 @@ impl Grads {
         }
     }
 
-    fn matches(&self, mlp: &Mlp) -> bool {
+    pub(crate) fn matches(&self, mlp: &Mlp) -> bool {
         self.w.len() == mlp.depth()
             && self
                 .w
@@ -164,6 +164,8 @@ const PARALLEL_MIN_CHUNK_WORK: usize = 1 << 20;
 pub struct Workspace {
     policy: KernelPolicy,
     widths: Vec<usize>,
+    /// [`crate::Layer::mask_id`] of every layer the kernels were built for.
+    mask_ids: Vec<u64>,
     kernels: Vec<Box<dyn LayerKernel>>,
     bufs: Vec<ChunkBuf>,
     /// Multiply-adds of one chunk's forward and backward pass (an estimate).
@@ -189,15 +191,28 @@ impl Workspace {
         Workspace {
             policy,
             widths: mlp.widths(),
+            mask_ids: mlp.layers().iter().map(crate::Layer::mask_id).collect(),
             kernels,
             bufs: Vec::new(),
             chunk_work: 3 * per_sample * CHUNK_ROWS,
         }
     }
 
-    /// Rebuilds kernels and buffers for `mlp` (call after masks or widths change).
+    /// Rebuilds kernels and buffers for `mlp`. [`Workspace::loss_grad`] does this by itself
+    /// whenever a width or a mask ([`crate::Layer::mask_id`]) differs from the ones the kernels
+    /// were built for.
     pub fn rebuild(&mut self, mlp: &Mlp) {
         *self = Workspace::new(mlp, self.policy);
+    }
+
+    /// Whether the kernels were built for `mlp`'s current widths and masks.
+    pub fn is_current(&self, mlp: &Mlp) -> bool {
+        self.widths == mlp.widths()
+            && self
+                .mask_ids
+                .iter()
+                .copied()
+                .eq(mlp.layers().iter().map(crate::Layer::mask_id))
     }
 
     /// Names of the kernels in use, one per layer.
@@ -236,7 +251,7 @@ impl Workspace {
             grads.matches(mlp),
             "loss_grad: gradient buffers do not match the model"
         );
-        if self.widths != mlp.widths() {
+        if !self.is_current(mlp) {
             self.rebuild(mlp);
         }
         let n = x.nrows();

@@ -4,17 +4,81 @@
 //! every mutation made through this type. Code outside the crate can read weights freely but can
 //! only write them through methods that re-apply the mask.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Zip};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+/// Source of mask ids: every mask a layer is given in this process gets a new one.
+static NEXT_MASK_ID: AtomicU64 = AtomicU64::new(1);
+
+fn fresh_mask_id() -> u64 {
+    NEXT_MASK_ID.fetch_add(1, Ordering::Relaxed)
+}
+
 /// A linear layer `y = x Wᵀ + b` whose weight is restricted to the support of `mask`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+///
+/// Deserialisation is a constructor: shapes are checked and an inactive weight that is not
+/// exactly zero is an error (a file never yields a layer that breaks the mask invariant).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(try_from = "RawLayer")]
 pub struct Layer {
     pub(crate) w: Array2<f32>,
     pub(crate) b: Array1<f32>,
     pub(crate) mask: Array2<bool>,
+    /// Identifies the current mask (see [`Layer::mask_id`]); not part of the layer's value.
+    #[serde(skip, default = "fresh_mask_id")]
+    mask_id: u64,
+}
+
+/// A layer as stored, before its checks.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLayer {
+    w: Array2<f32>,
+    b: Array1<f32>,
+    mask: Array2<bool>,
+}
+
+impl TryFrom<RawLayer> for Layer {
+    type Error = String;
+
+    fn try_from(r: RawLayer) -> std::result::Result<Self, String> {
+        if r.mask.dim() != r.w.dim() {
+            return Err(format!(
+                "layer mask is {:?} but its weight is {:?}",
+                r.mask.shape(),
+                r.w.shape()
+            ));
+        }
+        if r.b.len() != r.w.nrows() {
+            return Err(format!(
+                "layer bias has {} entries but the layer has {} neurons",
+                r.b.len(),
+                r.w.nrows()
+            ));
+        }
+        if let Some(((row, col), w)) =
+            r.w.indexed_iter()
+                .zip(r.mask.iter())
+                .find(|((_, w), on)| !**on && **w != 0.0)
+                .map(|(p, _)| p)
+        {
+            return Err(format!(
+                "inactive weight at row {row}, column {col} is {w}, not 0 (the mask invariant)"
+            ));
+        }
+        Layer::new(r.w, r.b, r.mask).map_err(|e| e.to_string())
+    }
+}
+
+/// Layers are equal when their weights, biases and masks are; the mask id is bookkeeping.
+impl PartialEq for Layer {
+    fn eq(&self, other: &Self) -> bool {
+        self.w == other.w && self.b == other.b && self.mask == other.mask
+    }
 }
 
 impl Layer {
@@ -41,7 +105,21 @@ impl Layer {
                 *w = 0.0;
             }
         });
-        Ok(Layer { w, b, mask })
+        Ok(Layer {
+            w,
+            b,
+            mask,
+            mask_id: fresh_mask_id(),
+        })
+    }
+
+    /// An id of the layer's current mask: it changes every time the mask is replaced
+    /// ([`Layer::set_mask`]), and a new or loaded layer gets a fresh one. Anything derived
+    /// from the mask (kernel index lists, optimiser caches) records the id it was built for
+    /// and is rebuilt when the id differs — so a mask changed mid-training takes effect at the
+    /// next step, without a call to [`crate::Trainer::model_changed`].
+    pub fn mask_id(&self) -> u64 {
+        self.mask_id
     }
 
     /// A fully dense layer.
@@ -143,6 +221,7 @@ impl Layer {
             ));
         }
         self.mask = mask;
+        self.mask_id = fresh_mask_id();
         self.apply_mask();
         Ok(())
     }

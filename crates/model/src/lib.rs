@@ -61,6 +61,9 @@ mod backprop;
 mod checkpoint;
 mod device;
 mod error;
+/// Synthetic FPE-shaped networks and the training-step cases `fpe bench` and the criterion
+/// benches measure; not part of the modelling API.
+pub mod fixtures;
 mod gathered;
 #[cfg(feature = "gpu")]
 pub mod gpu;
@@ -72,7 +75,6 @@ mod loss;
 mod mlp;
 mod npz;
 mod optim;
-mod synthetic;
 mod train;
 
 pub use backprop::{CHUNK_ROWS, Grads, Workspace, unmasked_weight_grad};
@@ -86,5 +88,4 @@ pub use loss::{Accuracy, TargetsRef, accuracy, loss, predict_classes};
 pub use mlp::{Mlp, MlpConfig};
 pub use npz::export_npz;
 pub use optim::{LayerSlots, Optimizer, OptimizerConfig, OptimizerState};
-pub use synthetic::{StepCase, Targets, expanded_like, step_cases};
 pub use train::{EpochReport, NoHooks, StepContext, TrainHooks, Trainer, evaluate};

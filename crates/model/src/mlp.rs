@@ -80,9 +80,28 @@ impl MlpConfig {
 }
 
 /// A masked MLP: `layers[0]` reads the input, ReLU follows every layer but the last.
+///
+/// Deserialisation checks what [`Mlp::from_layers`] checks (each layer is checked by its own
+/// deserialisation).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "RawMlp")]
 pub struct Mlp {
     pub(crate) layers: Vec<Layer>,
+}
+
+/// A network as stored, before its checks.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMlp {
+    layers: Vec<Layer>,
+}
+
+impl TryFrom<RawMlp> for Mlp {
+    type Error = String;
+
+    fn try_from(r: RawMlp) -> std::result::Result<Self, String> {
+        Mlp::from_layers(r.layers).map_err(|e| e.to_string())
+    }
 }
 
 impl Mlp {

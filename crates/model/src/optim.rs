@@ -151,6 +151,18 @@ impl OptimizerConfig {
         if !(wd.is_finite() && wd >= 0.0) {
             return Err(Error::config("weight_decay", wd, "must be ≥ 0"));
         }
+        // Decoupled decay multiplies each weight by 1 − lr·λ per step: at lr·λ ≥ 1 that factor
+        // is ≤ 0 (weights flip sign or vanish every step).
+        if f64::from(lr) * f64::from(wd) >= 1.0 {
+            return Err(Error::config(
+                "weight_decay",
+                wd,
+                format!(
+                    "lr · weight_decay = {} ≥ 1: each step would multiply the weights by 1 − lr·λ ≤ 0; use lr · weight_decay < 1",
+                    f64::from(lr) * f64::from(wd)
+                ),
+            ));
+        }
         match *self {
             OptimizerConfig::Adam {
                 beta1, beta2, eps, ..

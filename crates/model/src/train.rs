@@ -140,8 +140,9 @@ impl Trainer {
         }
     }
 
-    /// Call after changing the model's masks or widths from outside (expansion): rebuilds the
-    /// kernels and gradient buffers. The optimiser is left as it is.
+    /// Rebuilds the kernels and gradient buffers for the model's current masks and widths. The
+    /// optimiser is left as it is. [`Trainer::fit`] calls it by itself before any step where a
+    /// mask ([`crate::Layer::mask_id`]) or width changed, so calling it by hand is optional.
     pub fn model_changed(&mut self) {
         self.workspace.rebuild(&self.mlp);
         self.grads = Grads::zeros_like(&self.mlp);
@@ -217,6 +218,11 @@ impl Trainer {
                     y: by,
                 };
                 hooks.before_step(&ctx, &mut self.mlp)?;
+                // A mask or width changed from outside (a hook, or a caller between fits):
+                // kernels and gradient buffers follow it before the step.
+                if !self.workspace.is_current(&self.mlp) || !self.grads.matches(&self.mlp) {
+                    self.model_changed();
+                }
                 let loss = self.workspace.loss_grad(&self.mlp, bx, by, &mut self.grads);
                 hooks.after_backward(&ctx, &mut self.mlp, &mut self.grads)?;
                 if !loss.is_finite() {

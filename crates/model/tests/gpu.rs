@@ -12,7 +12,7 @@ use common::*;
 use fpe_model::gpu::{GpuContext, GpuOptions, GpuTrainer};
 use fpe_model::{
     Device, Error, GpuError, KernelPolicy, Mlp, NoHooks, Optimizer, OptimizerConfig, TargetsRef,
-    Trainer, Workspace, expanded_like,
+    Trainer, Workspace,
 };
 use ndarray::{Array1, Array2};
 
@@ -87,7 +87,7 @@ fn dense_classes(policy: KernelPolicy) -> Case {
 /// 8 epochs.
 fn expanded_bits(policy: KernelPolicy) -> Case {
     let mut r = rng(12);
-    let mlp = expanded_like(32, 16, 8, 2, &mut r).unwrap();
+    let mlp = fpe_model::fixtures::expanded_like(32, 16, 8, 2, &mut r).unwrap();
     let x = Array2::from_shape_simple_fn((500, 32), || {
         f32::from(u8::from(rand::Rng::random_bool(&mut r, 0.5)))
     });

@@ -9,7 +9,7 @@ mod common;
 use common::*;
 use fpe_model::{
     DenseKernel, GatheredKernel, Grads, KernelPolicy, Layer, LayerKernel, Mlp, NoHooks,
-    OptimizerConfig, TargetsRef, Trainer, Workspace, expanded_like,
+    OptimizerConfig, TargetsRef, Trainer, Workspace,
 };
 use ndarray::{Array1, Array2, ArrayView2, Zip};
 use rand::Rng;
@@ -206,7 +206,7 @@ fn train(
         .unwrap();
     pool.install(|| {
         let mut r = rng(5);
-        let mlp = expanded_like(d, h, 4, alpha, &mut r).unwrap();
+        let mlp = fpe_model::fixtures::expanded_like(d, h, 4, alpha, &mut r).unwrap();
         let n = 1024;
         let x = random_x(n, d, &mut r);
         let y = random_bits(n, 4, &mut r);
@@ -288,10 +288,10 @@ fn determinism_case(shape: (usize, usize, usize), steps: (usize, usize)) {
 #[test]
 fn auto_picks_by_density_and_rebuilds_when_masks_change() {
     let mut r = rng(9);
-    let mlp = expanded_like(64, 16, 8, 4, &mut r).unwrap();
+    let mlp = fpe_model::fixtures::expanded_like(64, 16, 8, 4, &mut r).unwrap();
     let t = Trainer::new(mlp.clone(), OptimizerConfig::default(), KernelPolicy::Auto).unwrap();
     assert_eq!(t.kernel_names(), vec!["gathered", "gathered"]);
-    let dense = expanded_like(64, 16, 8, 1, &mut r).unwrap();
+    let dense = fpe_model::fixtures::expanded_like(64, 16, 8, 1, &mut r).unwrap();
     let t = Trainer::new(dense, OptimizerConfig::default(), KernelPolicy::Auto).unwrap();
     assert_eq!(t.kernel_names(), vec!["dense", "dense"]);
 

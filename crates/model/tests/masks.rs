@@ -229,3 +229,133 @@ fn targets_out_of_range_are_errors() {
         .unwrap_err();
     assert!(e.to_string().contains("label 3 at row 4"), "{e}");
 }
+
+/// A mask changed between fits (through the public `layer_mut`, without calling
+/// `model_changed`) takes effect at the next step: the newly active weights train, and the run
+/// is bit-identical to one that calls `model_changed` by hand. Run in release by CI too (a
+/// debug-only assertion used to be the only guard).
+#[test]
+fn a_mask_changed_between_fits_takes_effect_without_model_changed() {
+    let mut r = rng(11);
+    let x = random_x(96, 16, &mut r);
+    let y = random_classes(96, 3, &mut r);
+    let mut base = random_masked(&[16, 32, 3], 0.25, &mut r);
+    // Every hidden neuron reaches the outputs, so every input weight can get a gradient.
+    let out_dim = base.layers()[1].weight().dim();
+    base.layer_mut(1)
+        .set_mask(ndarray::Array2::from_elem(out_dim, true))
+        .unwrap();
+    let opt = OptimizerConfig::Adam {
+        lr: 1e-2,
+        beta1: 0.9,
+        beta2: 0.999,
+        eps: 1e-8,
+        weight_decay: 0.0,
+    };
+    let full = ndarray::Array2::from_elem(base.layers()[0].weight().dim(), true);
+    let newly: Vec<(usize, usize)> = base.layers()[0]
+        .mask()
+        .indexed_iter()
+        .filter(|(_, on)| !**on)
+        .map(|(p, _)| p)
+        .collect();
+    assert!(newly.len() > 300, "{} inactive weights", newly.len());
+    let train = |explicit: bool| {
+        let mut t = Trainer::new(base.clone(), opt, KernelPolicy::Auto).unwrap();
+        let mut br = rng(5);
+        t.fit(
+            x.view(),
+            TargetsRef::Classes(y.view()),
+            2,
+            32,
+            &mut br,
+            &mut NoHooks,
+        )
+        .unwrap();
+        assert_eq!(
+            t.kernel_names()[0],
+            "gathered",
+            "a sparse layer uses index lists"
+        );
+        let id = t.mlp.layers()[0].mask_id();
+        t.mlp.layer_mut(0).set_mask(full.clone()).unwrap();
+        assert_ne!(t.mlp.layers()[0].mask_id(), id, "a new mask gets a new id");
+        if explicit {
+            t.model_changed();
+        }
+        t.fit(
+            x.view(),
+            TargetsRef::Classes(y.view()),
+            3,
+            32,
+            &mut br,
+            &mut NoHooks,
+        )
+        .unwrap();
+        t
+    };
+    let auto = train(false);
+    let moved = newly
+        .iter()
+        .filter(|&&(o, i)| auto.mlp.layers()[0].weight()[[o, i]] != 0.0)
+        .count();
+    // Before the fix none moved (the kernels kept the old index lists); a neuron whose ReLU is
+    // off for every sample leaves its weights at 0, so not every one need move.
+    assert!(
+        moved * 10 >= newly.len() * 9,
+        "{moved} of {} newly active weights moved",
+        newly.len()
+    );
+    assert_eq!(
+        auto.kernel_names()[0],
+        "dense",
+        "the kernels follow the new density"
+    );
+    let explicit = train(true);
+    assert_eq!(
+        auto.mlp, explicit.mlp,
+        "automatic rebuild = explicit model_changed"
+    );
+}
+
+#[test]
+fn deserialisation_checks_layers_and_networks() {
+    let mut r = rng(3);
+    let mlp = random_masked(&[6, 4, 2], 0.5, &mut r);
+    let json = serde_json::to_string(&mlp).unwrap();
+    let back: Mlp = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, mlp);
+    // A non-zero inactive weight, a mask of the wrong shape, and layers that do not chain.
+    let (o, i) = mlp.layers()[0]
+        .mask()
+        .indexed_iter()
+        .find(|(_, on)| !**on)
+        .map(|(p, _)| p)
+        .unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let w = &mut v["layers"][0]["w"]["data"][o * 6 + i];
+    *w = serde_json::json!(0.5);
+    let e = serde_json::from_value::<Mlp>(v).unwrap_err().to_string();
+    assert!(e.contains("inactive weight at row"), "{e}");
+    let mut v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    v["layers"][1] = v["layers"][0].clone();
+    let e = serde_json::from_value::<Mlp>(v).unwrap_err().to_string();
+    assert!(e.contains("Mlp::from_layers"), "{e}");
+}
+
+#[test]
+fn lr_times_weight_decay_of_one_or_more_is_refused() {
+    let mlp = random_masked(&[4, 3, 2], 1.0, &mut rng(1));
+    for (lr, wd, ok) in [(0.5f32, 1.9f32, true), (0.5, 2.0, false), (1.0, 3.0, false)] {
+        let cfg = OptimizerConfig::Sgd {
+            lr,
+            momentum: 0.0,
+            weight_decay: wd,
+        };
+        let r = Trainer::new(mlp.clone(), cfg, KernelPolicy::Dense);
+        assert_eq!(r.is_ok(), ok, "lr {lr}, weight decay {wd}");
+        if !ok {
+            assert!(r.err().unwrap().to_string().contains("lr · weight_decay"));
+        }
+    }
+}
