@@ -409,3 +409,64 @@ fn seed_ranges_and_report_json() {
             .contains("--seeds 5-2: `5-2`: a range goes from low to high")
     );
 }
+
+#[test]
+fn a_changed_data_file_reruns_its_units_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let fpe_at = |args: &[&str]| {
+        Command::new(fpe())
+            .current_dir(d)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let gen_data = |seed: &str| {
+        let o = fpe_at(&[
+            "data",
+            "boolean",
+            "--clauses",
+            "2",
+            "--n-vars",
+            "8",
+            "--train-size",
+            "64",
+            "--test-size",
+            "32",
+            "--seed",
+            seed,
+            "--force",
+            "--out",
+            "emb.h5",
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    gen_data("0");
+    std::fs::write(
+        d.join("emb.toml"),
+        "name = \"emb\"\nseeds = [0, 1]\narms = [\"dense\", \"random\"]\n[task]\nkind = \"embeddings\"\n\
+         path = \"emb.h5\"\n[model]\nhidden = [2]\n[train]\nwarmup_epochs = 1\nafter_epochs = 1\n\
+         [grid]\n\"model.hidden\" = [[2], [3]]\n",
+    )
+    .unwrap();
+    let sweep = || fpe_at(&["sweep", "emb.toml", "--out", "out", "--no-checkpoints"]);
+    let o = sweep();
+    assert!(String::from_utf8_lossy(&o.stderr).contains("4 units run, 0 reused"));
+    let o = sweep();
+    assert!(String::from_utf8_lossy(&o.stderr).contains("0 units run, 4 reused"));
+    // Same path, other content: every unit reads it, so every unit runs again, and says why.
+    gen_data("1");
+    let o = sweep();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("4 units run, 0 reused"), "{err}");
+    assert!(
+        err.contains("4 unit(s) run again although a result is on disk: data file emb.h5 changed"),
+        "{err}"
+    );
+    // Every row names the code and the device.
+    let csv = std::fs::read_to_string(d.join("out/emb/results.csv")).unwrap();
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    assert!(header.contains(&"code_version") && header.contains(&"device"));
+    assert!(csv.lines().skip(1).all(|l| l.contains(",cpu,")), "{csv}");
+}

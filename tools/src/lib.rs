@@ -6,6 +6,7 @@
 pub mod arms;
 pub mod collisions;
 pub mod config;
+pub mod identity;
 pub mod lock;
 pub mod measure;
 pub mod memory;

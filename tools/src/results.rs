@@ -75,6 +75,12 @@ pub struct RunRow {
     pub polysemanticity: Option<f64>,
     /// Participation-ratio dimension of first-layer activations on the test set.
     pub pr_dimension: Option<f64>,
+    /// The code that produced the row ([`crate::identity::code_version`]).
+    #[serde(default)]
+    pub code_version: String,
+    /// Device the unit trained on (`cpu` or `gpu`).
+    #[serde(default)]
+    pub device: String,
     /// Wall time of this arm in seconds (the shared warm-up counted once, in `dense`).
     pub wall_seconds: f64,
 }
@@ -88,6 +94,9 @@ pub struct UnitResult {
     pub rows: Vec<RunRow>,
     /// Wall time of the whole unit.
     pub wall_seconds: f64,
+    /// What the unit's identity was made of (absent in files of older versions).
+    #[serde(default)]
+    pub inputs: Option<crate::identity::UnitInputs>,
 }
 
 /// Column names of the CSV, in order.
@@ -124,6 +133,8 @@ pub const CSV_COLUMNS: &[&str] = &[
     "collision_theory_independent",
     "polysemanticity",
     "pr_dimension",
+    "code_version",
+    "device",
     "wall_seconds",
 ];
 
@@ -189,6 +200,8 @@ impl RunRow {
             opt(self.collision_theory_independent),
             opt(self.polysemanticity),
             opt(self.pr_dimension),
+            esc(&self.code_version),
+            esc(&self.device),
             format!("{:.3}", self.wall_seconds),
         ]
     }

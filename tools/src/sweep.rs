@@ -244,13 +244,41 @@ pub fn unit_config(cfg: &ExperimentConfig, seed: u64) -> ExperimentConfig {
     c
 }
 
-/// Stable hash of a unit: FNV-1a 64 of the resolved config ([`unit_config`]) as JSON.
+/// Stable name of a unit: everything that decides its result (see [`crate::identity`]).
 pub fn unit_hash(cfg: &ExperimentConfig, seed: u64) -> String {
-    let json = serde_json::to_string(&unit_config(cfg, seed)).expect("configs serialise");
-    let h = json.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    });
-    format!("{h:016x}")
+    crate::identity::unit_inputs(cfg, seed).hash()
+}
+
+/// Says on stderr why pending units whose (setting, seed) already has a result on disk under
+/// another name run again: which part of their identity changed (see [`crate::identity`]).
+fn explain_reruns(exp: &Experiment, dir: &Path, pending: &[&(usize, u64, String)]) {
+    if pending.is_empty() {
+        return;
+    }
+    let Ok(old) = read_units(&dir.join("units")) else {
+        return;
+    };
+    let recorded: HashMap<(String, u64), Option<crate::identity::UnitInputs>> = old
+        .into_iter()
+        .filter_map(|u| {
+            let r = u.rows.first()?;
+            Some(((r.setting.clone(), r.seed), u.inputs.clone()))
+        })
+        .collect();
+    let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
+    for (si, seed, _) in pending {
+        let setting = &exp.settings[*si];
+        if let Some(old) = recorded.get(&(setting.label.clone(), *seed)) {
+            let now = crate::identity::unit_inputs(&setting.cfg, *seed);
+            *reasons.entry(now.changed_from(old.as_ref())).or_default() += 1;
+        }
+    }
+    for (why, n) in reasons {
+        eprintln!(
+            "[{}] {n} unit(s) run again although a result is on disk: {why}",
+            exp.cfg.name
+        );
+    }
 }
 
 /// The error of a unit skipped because an earlier write failed.
@@ -380,6 +408,7 @@ fn run_units(
         .filter(|(_, _, h)| !unit_done(&unit_path(h)))
         .collect();
     let skipped = units.len() - pending.len();
+    explain_reruns(exp, &dir, &pending);
     let label = match shard {
         None => exp.cfg.name.clone(),
         Some(s) => format!("{} shard {s}", exp.cfg.name),
@@ -400,6 +429,8 @@ fn run_units(
             setting_index: setting.index,
             config_hash: hash.clone(),
             params: setting.params.clone(),
+            code_version: crate::identity::code_version(),
+            device: crate::runner::device().to_string(),
             ..Default::default()
         };
         let input = UnitInput {
@@ -420,6 +451,7 @@ fn run_units(
             config_hash: hash.clone(),
             rows,
             wall_seconds: t0.elapsed().as_secs_f64(),
+            inputs: Some(crate::identity::unit_inputs(&setting.cfg, *seed)),
         };
         let json = serde_json::to_string_pretty(&unit)?;
         fpe_model::write_atomic(&unit_path(hash), json.as_bytes())?;
@@ -526,7 +558,8 @@ fn refuse_unsplittable(exp: &Experiment, flag: &str) -> Result<()> {
 /// One line of `fpe sweep --plan`: a unit, its hash and its resolved config.
 #[derive(Clone, Debug, Serialize)]
 pub struct PlannedUnit {
-    /// The unit's hash: FNV-1a 64 of `config` as compact JSON; its result is `units/HASH.json`.
+    /// The unit's name (see [`crate::identity`]: config, data digest, results semantics); its
+    /// result is `units/HASH.json`.
     pub hash: String,
     /// The shard (`I/N`) that runs it, when a shard count was given.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -395,6 +395,8 @@ fn csv_row(get: &dyn Fn(&str) -> String) -> Option<RunRow> {
         collision_theory_independent: f("collision_theory_independent"),
         polysemanticity: f("polysemanticity"),
         pr_dimension: f("pr_dimension"),
+        code_version: get("code_version"),
+        device: get("device"),
         wall_seconds: f("wall_seconds").unwrap_or(0.0),
     })
 }
@@ -453,6 +455,7 @@ mod tests {
             config_hash: hash.into(),
             rows: vec![row],
             wall_seconds: 1.0,
+            inputs: None,
         };
         std::fs::write(
             dir.join("units").join(format!("{hash}.json")),

@@ -67,6 +67,7 @@ fn write_experiment(out: &Path, name: &str, rows: &[RunRow], kind: &str) {
             config_hash: hash.clone(),
             rows,
             wall_seconds: 1.0,
+            inputs: None,
         };
         std::fs::write(
             dir.join("units").join(format!("{hash}.json")),
