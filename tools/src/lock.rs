@@ -9,7 +9,9 @@
 //! directory over a network filesystem) cannot be checked that way, so its owner refreshes the
 //! file's modification time every [`HEARTBEAT`] and a lock not refreshed for [`STALE_AFTER`] is
 //! stale. The lock is released when the guard drops; a SIGKILLed owner (e.g. a Slurm task past
-//! its time limit) leaves a stale lock that the next run takes over.
+//! its time limit) leaves a stale lock that the next run takes over. Two processes that find the
+//! same stale lock never both take it: the takeover runs under an exclusive guard file and only
+//! removes the lock if it still holds the stale content (tested with racing contenders).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -142,7 +144,25 @@ impl DirLock {
 
     fn take(path: &Path, what: &str) -> Result<Self> {
         let content = format!("{} {}\n", std::process::id(), hostname());
-        for _ in 0..3 {
+        let mut lock = Self::take_as(path, what, &content)?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let handle = spawn_heartbeat(path.to_path_buf(), content, stop.clone());
+        lock.heartbeat = Some((stop, handle));
+        Ok(lock)
+    }
+
+    /// Creates the lock file holding `content`, taking over a stale one. Two processes that both
+    /// find the same stale lock never both get it: a takeover happens only under a short-lived
+    /// guard file (`PATH.takeover`, created exclusively), and only if the lock still holds the
+    /// stale content read before — so a lock another process has just taken is never removed.
+    /// A guard left by a process killed mid-takeover is removed after [`GUARD_STALE_AFTER`].
+    fn take_as(path: &Path, what: &str, content: &str) -> Result<Self> {
+        let guard_path = {
+            let mut name = path.file_name().unwrap_or_default().to_os_string();
+            name.push(".takeover");
+            path.with_file_name(name)
+        };
+        for attempt in 0..200 {
             match std::fs::OpenOptions::new()
                 .write(true)
                 .create_new(true)
@@ -151,20 +171,47 @@ impl DirLock {
                 Ok(mut f) => {
                     f.write_all(content.as_bytes())
                         .with_context(|| format!("writing {}", path.display()))?;
-                    let stop = Arc::new(AtomicBool::new(false));
-                    let handle = spawn_heartbeat(path.to_path_buf(), content.clone(), stop.clone());
                     return Ok(DirLock {
                         path: path.to_path_buf(),
-                        content,
-                        heartbeat: Some((stop, handle)),
+                        content: content.to_string(),
+                        heartbeat: None,
                     });
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let Ok(stale) = std::fs::read_to_string(path) else {
+                        continue; // removed meanwhile: try to create it again
+                    };
                     if let Some(holder) = live_holder(path) {
                         return Err(in_use(what, path, holder));
                     }
-                    // Stale (holder gone) or unreadable: take it over.
-                    let _ = std::fs::remove_file(path);
+                    // Stale: take it over under the guard, if it is still the same stale lock.
+                    match std::fs::OpenOptions::new()
+                        .write(true)
+                        .create_new(true)
+                        .open(&guard_path)
+                    {
+                        Ok(_) => {
+                            if std::fs::read_to_string(path).is_ok_and(|now| now == stale)
+                                && live_holder(path).is_none()
+                            {
+                                let _ = std::fs::remove_file(path);
+                            }
+                            let _ = std::fs::remove_file(&guard_path);
+                        }
+                        Err(_) => {
+                            // Another process is taking over: wait for it, unless its guard
+                            // is left over from a crash.
+                            let old = std::fs::metadata(&guard_path)
+                                .and_then(|m| m.modified())
+                                .ok()
+                                .and_then(|t| SystemTime::now().duration_since(t).ok())
+                                .is_some_and(|age| age > GUARD_STALE_AFTER);
+                            if old {
+                                let _ = std::fs::remove_file(&guard_path);
+                            }
+                            std::thread::sleep(Duration::from_millis(1 + attempt % 10));
+                        }
+                    }
                 }
                 Err(e) => return Err(e).with_context(|| format!("creating {}", path.display())),
             }
@@ -172,6 +219,9 @@ impl DirLock {
         bail!("could not take the lock {}", path.display())
     }
 }
+
+/// A takeover guard older than this was left by a process killed mid-takeover.
+const GUARD_STALE_AFTER: Duration = Duration::from_secs(10);
 
 /// Whether the lock file at `path` still holds `content` (nobody took it over).
 fn still_ours(path: &Path, content: &str) -> bool {
@@ -266,6 +316,39 @@ mod tests {
         assert_eq!(text, format!("{} {}\n", std::process::id(), hostname()));
         drop(lock);
         assert!(!path.exists());
+    }
+
+    /// Many contenders find the same stale lock at once: exactly one takes it over. Each
+    /// contender writes a live owner (PID 1, always alive) so the others see a live holder once
+    /// it is taken. Before the takeover guard, a contender that had judged the lock stale could
+    /// remove the lock another one had just taken, and both held it.
+    #[test]
+    fn racing_takeovers_of_a_stale_lock_leave_exactly_one_holder() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".lock");
+        let live = format!("1 {}\n", hostname());
+        for round in 0..300 {
+            std::fs::write(&path, format!("4194305 {}\n", hostname())).unwrap();
+            let barrier = std::sync::Barrier::new(8);
+            let won: usize = std::thread::scope(|s| {
+                let handles: Vec<_> = (0..8)
+                    .map(|_| {
+                        s.spawn(|| {
+                            barrier.wait();
+                            DirLock::take_as(&path, "test", &live)
+                                .map(std::mem::forget)
+                                .is_ok()
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| usize::from(h.join().unwrap()))
+                    .sum()
+            });
+            assert_eq!(won, 1, "round {round}: {won} contenders hold the lock");
+            std::fs::remove_file(&path).unwrap();
+        }
     }
 
     #[test]

@@ -853,7 +853,7 @@ pub fn collect(exp: &Experiment, opts: &RunOptions) -> Result<CollectOutcome> {
     })
 }
 
-/// Removes temporary files a killed run left behind (`*.tmp-PID`) whose name `owned` accepts; we
+/// Removes temporary files a killed run left behind (`*.tmp-XXXXXXXX`) whose name `owned` accepts; we
 /// hold the lock over those, so no live writer owns them.
 fn remove_stale_temp_files(dir: &Path, owned: impl Fn(&str) -> bool) {
     if let Ok(entries) = std::fs::read_dir(dir) {

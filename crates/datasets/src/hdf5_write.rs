@@ -3,7 +3,7 @@
 //! The file is written next to its destination under a temporary name, flushed to disk, then
 //! renamed, so a reader never sees a half-written file.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::str::FromStr;
 
 use hdf5::types::VarLenUnicode;
@@ -37,7 +37,6 @@ pub enum FloatStorage {
 /// directory or symbolic link is never replaced), or if any HDF5 call or the final rename fails.
 pub fn write_hdf5(data: &Dataset, path: impl AsRef<Path>, storage: FloatStorage) -> Result<()> {
     let path = path.as_ref();
-    let tmp = temp_path(path);
     let err = |message: String| Error::Write {
         path: path.to_path_buf(),
         message,
@@ -52,6 +51,21 @@ pub fn write_hdf5(data: &Dataset, path: impl AsRef<Path>, storage: FloatStorage)
             ));
         }
     }
+    // A randomly named temporary file beside the target, deleted unless renamed into place.
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let prefix = format!(
+        "{}.tmp-",
+        path.file_name().unwrap_or_default().to_string_lossy()
+    );
+    let tmp = tempfile::Builder::new()
+        .prefix(&prefix)
+        .rand_bytes(8)
+        .tempfile_in(dir)
+        .map_err(|e| err(e.to_string()))?
+        .into_temp_path();
     let result = (|| -> hdf5::Result<()> {
         let file = hdf5::File::create(&tmp)?;
         for (name, split) in [("train", &data.train), ("test", &data.test)] {
@@ -78,26 +92,11 @@ pub fn write_hdf5(data: &Dataset, path: impl AsRef<Path>, storage: FloatStorage)
         file.flush()?;
         Ok(())
     })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(err(e.to_string()));
-    }
+    result.map_err(|e| err(e.to_string()))?;
     std::fs::File::open(&tmp)
         .and_then(|f| f.sync_all())
-        .and_then(|()| std::fs::rename(&tmp, path))
-        .map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            err(e.to_string())
-        })
-}
-
-fn temp_path(path: &Path) -> PathBuf {
-    let mut name = path
-        .file_name()
-        .map(|n| n.to_os_string())
-        .unwrap_or_default();
-    name.push(format!(".tmp-{}", std::process::id()));
-    path.with_file_name(name)
+        .map_err(|e| err(e.to_string()))?;
+    tmp.persist(path).map_err(|e| err(e.error.to_string()))
 }
 
 fn write_split(g: &hdf5::Group, split: &Split, storage: FloatStorage) -> hdf5::Result<()> {
