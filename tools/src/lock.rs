@@ -181,6 +181,16 @@ impl DirLock {
                     let Ok(stale) = std::fs::read_to_string(path) else {
                         continue; // removed meanwhile: try to create it again
                     };
+                    // An empty or partial file is a lock being written right now (created, not
+                    // yet filled): not stale, unless a crash left it so for a while.
+                    let written = stale
+                        .split_whitespace()
+                        .next()
+                        .is_some_and(|p| p.parse::<u32>().is_ok());
+                    if !written && file_age(path).is_none_or(|a| a < GUARD_STALE_AFTER) {
+                        std::thread::sleep(Duration::from_millis(1 + attempt % 10));
+                        continue;
+                    }
                     if let Some(holder) = live_holder(path) {
                         return Err(in_use(what, path, holder));
                     }
@@ -201,12 +211,7 @@ impl DirLock {
                         Err(_) => {
                             // Another process is taking over: wait for it, unless its guard
                             // is left over from a crash.
-                            let old = std::fs::metadata(&guard_path)
-                                .and_then(|m| m.modified())
-                                .ok()
-                                .and_then(|t| SystemTime::now().duration_since(t).ok())
-                                .is_some_and(|age| age > GUARD_STALE_AFTER);
-                            if old {
+                            if file_age(&guard_path).is_some_and(|a| a > GUARD_STALE_AFTER) {
                                 let _ = std::fs::remove_file(&guard_path);
                             }
                             std::thread::sleep(Duration::from_millis(1 + attempt % 10));
@@ -220,7 +225,16 @@ impl DirLock {
     }
 }
 
-/// A takeover guard older than this was left by a process killed mid-takeover.
+/// Time since the file at `path` was last modified.
+fn file_age(path: &Path) -> Option<Duration> {
+    std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| SystemTime::now().duration_since(t).ok())
+}
+
+/// A takeover guard (or an empty lock file) older than this was left by a process killed
+/// mid-takeover (or between creating and filling its lock).
 const GUARD_STALE_AFTER: Duration = Duration::from_secs(10);
 
 /// Whether the lock file at `path` still holds `content` (nobody took it over).
