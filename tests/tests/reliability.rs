@@ -111,8 +111,9 @@ weight_decay = 0.0
     let rows: Vec<&str> = csv.lines().skip(1).collect();
     assert_eq!(rows.len(), 4, "2 settings × 2 arms");
     for row in rows {
-        let fields: Vec<&str> = row.split(',').collect();
-        if fields[lr].contains("=0.01") {
+        let fields = csv_fields(row);
+        // params is a JSON object: {"train.optimizer.lr":"0.01"}.
+        if fields[lr].contains("\"0.01\"") {
             assert_eq!(fields[status], "ok", "{row}");
         } else {
             assert_eq!(fields[status], "failed", "{row}");

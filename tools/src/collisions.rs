@@ -118,24 +118,34 @@ pub fn run(exp: &Experiment, dir: &Path) -> Result<ExperimentOutcome> {
     }
     let json = serde_json::to_string_pretty(&rows)?;
     fpe_model::write_atomic(&dir.join("collisions.json"), json.as_bytes())?;
-    let mut csv = String::from(
-        "k,alpha,inputs,trials,measured,stderr,theory_balanced,theory_independent,z,clause_measured\n",
+    let csv = crate::results::csv_text(
+        &[
+            "k",
+            "alpha",
+            "inputs",
+            "trials",
+            "measured",
+            "stderr",
+            "theory_balanced",
+            "theory_independent",
+            "z",
+            "clause_measured",
+        ],
+        rows.iter().map(|r| {
+            [
+                r.k.to_string(),
+                r.alpha.to_string(),
+                r.inputs.to_string(),
+                r.trials.to_string(),
+                r.measured.to_string(),
+                r.stderr.to_string(),
+                r.theory_balanced.to_string(),
+                r.theory_independent.to_string(),
+                r.z.to_string(),
+                r.clause_measured.to_string(),
+            ]
+        }),
     );
-    for r in &rows {
-        csv.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{}\n",
-            r.k,
-            r.alpha,
-            r.inputs,
-            r.trials,
-            r.measured,
-            r.stderr,
-            r.theory_balanced,
-            r.theory_independent,
-            r.z,
-            r.clause_measured
-        ));
-    }
     fpe_model::write_atomic(&dir.join("collisions.csv"), csv.as_bytes())?;
     Ok(ExperimentOutcome {
         dir: dir.to_path_buf(),

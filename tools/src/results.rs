@@ -1,7 +1,6 @@
 //! Result rows: one per (setting, seed, arm), written as JSON per unit and gathered into CSV.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::{Context, Result};
@@ -142,12 +141,38 @@ fn opt(v: Option<f64>) -> String {
     v.map(|x| format!("{x}")).unwrap_or_default()
 }
 
-fn esc(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
+/// CSV text (RFC 4180, written by the `csv` crate) of a header and records.
+pub fn csv_text<R, I>(header: &[&str], records: I) -> String
+where
+    R: IntoIterator<Item = String>,
+    I: IntoIterator<Item = R>,
+{
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(header).expect("writing CSV to memory");
+    for r in records {
+        w.write_record(r.into_iter().collect::<Vec<String>>())
+            .expect("writing CSV to memory");
     }
+    String::from_utf8(w.into_inner().expect("flushing CSV to memory")).expect("CSV of UTF-8 fields")
+}
+
+/// The grid values of a row as one CSV field: a JSON object (dotted path → value text), which
+/// round-trips any value; [`params_from_field`] also reads the older `k=v;k=v` form.
+pub fn params_field(params: &BTreeMap<String, String>) -> String {
+    serde_json::to_string(params).expect("a string map serialises")
+}
+
+/// Reads [`params_field`] (or the older `k=v;k=v` form).
+pub fn params_from_field(text: &str) -> BTreeMap<String, String> {
+    if text.trim_start().starts_with('{') {
+        return serde_json::from_str(text).unwrap_or_default();
+    }
+    text.split(';')
+        .filter_map(|kv| {
+            kv.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+        })
+        .collect()
 }
 
 impl RunRow {
@@ -162,21 +187,16 @@ impl RunRow {
     }
 
     fn csv_fields(&self) -> Vec<String> {
-        let params: Vec<String> = self
-            .params
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
         vec![
-            esc(&self.experiment),
-            esc(&self.setting),
+            self.experiment.clone(),
+            self.setting.clone(),
             self.setting_index.to_string(),
             self.config_hash.clone(),
-            esc(&params.join(";")),
+            params_field(&self.params),
             self.seed.to_string(),
-            esc(&self.arm),
+            self.arm.clone(),
             self.status.clone(),
-            esc(&self.error),
+            self.error.clone(),
             self.measured(self.test_accuracy),
             self.measured(self.test_per_bit),
             self.measured(self.train_accuracy),
@@ -200,8 +220,8 @@ impl RunRow {
             opt(self.collision_theory_independent),
             opt(self.polysemanticity),
             opt(self.pr_dimension),
-            esc(&self.code_version),
-            esc(&self.device),
+            self.code_version.clone(),
+            self.device.clone(),
             format!("{:.3}", self.wall_seconds),
         ]
     }
@@ -210,12 +230,7 @@ impl RunRow {
 /// CSV text of `rows` (header first). Wall times are the only column that varies between
 /// identical runs.
 pub fn to_csv(rows: &[RunRow]) -> String {
-    let mut out = CSV_COLUMNS.join(",");
-    out.push('\n');
-    for r in rows {
-        let _ = writeln!(out, "{}", r.csv_fields().join(","));
-    }
-    out
+    csv_text(CSV_COLUMNS, rows.iter().map(RunRow::csv_fields))
 }
 
 /// Writes `rows` as CSV atomically.

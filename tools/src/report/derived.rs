@@ -289,41 +289,58 @@ impl FoldTable {
     /// # Errors
     /// Drawing or writing errors.
     pub(crate) fn write(&self, dir: &Path) -> Result<Vec<Figure>> {
-        let mut csv = String::from(
-            "sweep,metric,arm,points,seeds,slope,slope_ci_low,slope_ci_high,intercept,r2\n",
-        );
         let v = |x: Option<f64>| x.map(|x| format!("{x}")).unwrap_or_default();
-        for f in &self.fits {
-            let _ = writeln!(
-                csv,
-                "{},{},{},{},{},{},{},{},{},{}",
-                f.scope,
-                f.metric,
-                f.arm,
-                f.n,
-                f.seeds,
-                v(f.fit.map(|r| r.0)),
-                v(f.slope_ci.map(|c| c.lo)),
-                v(f.slope_ci.map(|c| c.hi)),
-                v(f.fit.map(|r| r.1)),
-                v(f.fit.map(|r| r.2)),
-            );
-        }
+        let csv = crate::results::csv_text(
+            &[
+                "sweep",
+                "metric",
+                "arm",
+                "points",
+                "seeds",
+                "slope",
+                "slope_ci_low",
+                "slope_ci_high",
+                "intercept",
+                "r2",
+            ],
+            self.fits.iter().map(|f| {
+                vec![
+                    f.scope.clone(),
+                    f.metric.to_string(),
+                    f.arm.clone(),
+                    f.n.to_string(),
+                    f.seeds.to_string(),
+                    v(f.fit.map(|r| r.0)),
+                    v(f.slope_ci.map(|c| c.lo)),
+                    v(f.slope_ci.map(|c| c.hi)),
+                    v(f.fit.map(|r| r.1)),
+                    v(f.fit.map(|r| r.2)),
+                ]
+            }),
+        );
         write(&dir.join("summary.csv"), &csv)?;
-        let mut pts = String::from("experiment,setting,seed,arm,metric,gain_points,fold_change\n");
-        for p in &self.points {
-            let _ = writeln!(
-                pts,
-                "{},\"{}\",{},{},{},{},{}",
-                p.experiment,
-                p.setting.replace('"', "\"\""),
-                p.seed,
-                p.arm,
-                p.metric,
-                p.gain,
-                p.fold
-            );
-        }
+        let pts = crate::results::csv_text(
+            &[
+                "experiment",
+                "setting",
+                "seed",
+                "arm",
+                "metric",
+                "gain_points",
+                "fold_change",
+            ],
+            self.points.iter().map(|p| {
+                vec![
+                    p.experiment.clone(),
+                    p.setting.clone(),
+                    p.seed.to_string(),
+                    p.arm.clone(),
+                    p.metric.to_string(),
+                    p.gain.to_string(),
+                    p.fold.to_string(),
+                ]
+            }),
+        );
         write(&dir.join("points.csv"), &pts)?;
         write(
             &dir.join("summary.md"),

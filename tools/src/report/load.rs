@@ -268,54 +268,19 @@ fn read_unit_rows(
     Ok(crate::results::sorted_rows(&all))
 }
 
-/// Splits one CSV line into fields (RFC 4180 quoting).
-fn split_csv(line: &str) -> Vec<String> {
-    let mut fields = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (c, quoted) {
-            ('"', true) if chars.peek() == Some(&'"') => {
-                cur.push('"');
-                chars.next();
-            }
-            ('"', _) => quoted = !quoted,
-            (',', false) => fields.push(std::mem::take(&mut cur)),
-            _ => cur.push(c),
-        }
-    }
-    fields.push(cur);
-    fields
-}
-
-/// Splits CSV text into records, keeping quoted newlines inside fields.
-fn csv_records(text: &str) -> Vec<Vec<String>> {
-    let mut records = Vec::new();
-    let mut pending = String::new();
-    for line in text.lines() {
-        if !pending.is_empty() {
-            pending.push('\n');
-        }
-        pending.push_str(line);
-        if pending.chars().filter(|&c| c == '"').count() % 2 == 0 {
-            records.push(split_csv(&pending));
-            pending.clear();
-        }
-    }
-    records
-}
-
-/// Reads `results.csv` (columns as [`CSV_COLUMNS`], matched by header name). Bad lines are
-/// skipped with a note.
+/// Reads `results.csv` (columns as [`CSV_COLUMNS`], matched by header name) with the `csv`
+/// crate. Malformed or truncated records are skipped with a note.
 pub(crate) fn read_csv(path: &Path, notes: &mut Vec<String>) -> Vec<RunRow> {
-    let Ok(text) = std::fs::read_to_string(path) else {
-        notes.push(format!("`{}` unreadable; skipped", path.display()));
-        return Vec::new();
+    let mut reader = match csv::ReaderBuilder::new().flexible(true).from_path(path) {
+        Ok(r) => r,
+        Err(e) => {
+            notes.push(format!("`{}` unreadable ({e}); skipped", path.display()));
+            return Vec::new();
+        }
     };
-    let mut records = csv_records(&text).into_iter();
-    let Some(header) = records.next() else {
-        return Vec::new();
+    let header: Vec<String> = match reader.headers() {
+        Ok(h) => h.iter().map(str::to_string).collect(),
+        Err(_) => return Vec::new(),
     };
     let missing: Vec<&str> = CSV_COLUMNS
         .iter()
@@ -330,21 +295,24 @@ pub(crate) fn read_csv(path: &Path, notes: &mut Vec<String>) -> Vec<RunRow> {
         ));
     }
     let mut rows = Vec::new();
-    for (i, rec) in records.enumerate() {
-        let get = |name: &str| {
-            header
-                .iter()
-                .position(|h| h == name)
-                .and_then(|j| rec.get(j))
-                .cloned()
-                .unwrap_or_default()
-        };
-        match csv_row(&get) {
+    for (i, rec) in reader.records().enumerate() {
+        let parsed = rec.ok().and_then(|rec| {
+            let get = |name: &str| {
+                header
+                    .iter()
+                    .position(|h| h == name)
+                    .and_then(|j| rec.get(j))
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            (rec.len() == header.len()).then(|| csv_row(&get)).flatten()
+        });
+        match parsed {
             Some(r) => rows.push(r),
             None => notes.push(format!(
-                "`{}` line {} malformed; skipped",
+                "`{}` record {} malformed or truncated; skipped",
                 path.display(),
-                i + 2
+                i + 1
             )),
         }
     }
@@ -354,14 +322,7 @@ pub(crate) fn read_csv(path: &Path, notes: &mut Vec<String>) -> Vec<RunRow> {
 fn csv_row(get: &dyn Fn(&str) -> String) -> Option<RunRow> {
     let f = |n: &str| get(n).parse::<f64>().ok();
     let u = |n: &str| get(n).parse::<usize>().ok();
-    let params = get("params")
-        .split(';')
-        .filter(|s| !s.is_empty())
-        .filter_map(|kv| {
-            kv.split_once('=')
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-        })
-        .collect();
+    let params = crate::results::params_from_field(&get("params"));
     Some(RunRow {
         experiment: get("experiment"),
         setting: get("setting"),

@@ -38,14 +38,6 @@ fn csv_opt(v: Option<f64>) -> String {
     v.map(|x| format!("{x}")).unwrap_or_default()
 }
 
-fn csv_esc(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
 /// Short column title of a metric.
 pub(crate) fn metric_title(name: &str) -> &str {
     match name {
@@ -63,52 +55,63 @@ pub(crate) fn metric_title(name: &str) -> &str {
 
 /// `summary.csv` text: one line per (setting, arm).
 pub(crate) fn summary_csv(exp: &ExperimentData) -> String {
-    let mut out = String::from(
-        "experiment,setting_index,setting,arm,n,failed,acc_mean,acc_std,acc_ci_low,acc_ci_high,gain_vs_dense,gain_pp,gain_pp_ci_low,gain_pp_ci_high,gain_pp_n,final_train_loss,nnz_mean,widths,hidden,alpha",
-    );
-    for (m, _) in METRICS {
-        let _ = write!(out, ",{m}");
-    }
-    out.push('\n');
-    for r in &exp.summary {
+    let mut header: Vec<&str> = vec![
+        "experiment",
+        "setting_index",
+        "setting",
+        "arm",
+        "n",
+        "failed",
+        "acc_mean",
+        "acc_std",
+        "acc_ci_low",
+        "acc_ci_high",
+        "gain_vs_dense",
+        "gain_pp",
+        "gain_pp_ci_low",
+        "gain_pp_ci_high",
+        "gain_pp_n",
+        "final_train_loss",
+        "nnz_mean",
+        "widths",
+        "hidden",
+        "alpha",
+    ];
+    header.extend(METRICS.iter().map(|(m, _)| *m));
+    let records = exp.summary.iter().map(|r| {
         let acc = acc_interval(exp, r.setting_index, &r.arm).map(|p| p.0);
         let g = (r.arm != "dense")
             .then(|| gain_interval(exp, r.setting_index, &r.arm))
             .flatten();
-        let _ = write!(
-            out,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
-            csv_esc(&exp.name),
-            r.setting_index,
-            csv_esc(&r.setting),
-            csv_esc(&r.arm),
-            r.n,
-            r.failed,
+        let relative = (r.arm != "dense")
+            .then(|| gain(&exp.summary, r.setting_index, &r.arm))
+            .flatten();
+        let mut rec = vec![
+            exp.name.clone(),
+            r.setting_index.to_string(),
+            r.setting.clone(),
+            r.arm.clone(),
+            r.n.to_string(),
+            r.failed.to_string(),
             csv_opt(r.acc),
             csv_opt(r.acc_std),
             csv_opt(acc.map(|a| a.lo / 100.0)),
             csv_opt(acc.map(|a| a.hi / 100.0)),
-            csv_opt(if r.arm == "dense" {
-                None
-            } else {
-                gain(&exp.summary, r.setting_index, &r.arm)
-            }),
+            csv_opt(relative),
             csv_opt(g.map(|p| p.0.estimate)),
             csv_opt(g.map(|p| p.0.lo)),
             csv_opt(g.map(|p| p.0.hi)),
             g.map_or(String::new(), |p| p.1.to_string()),
             csv_opt(r.loss),
             csv_opt(r.nnz),
-            r.widths,
-            r.hidden,
-            r.alpha
-        );
-        for (m, _) in METRICS {
-            let _ = write!(out, ",{}", csv_opt(r.metric(m)));
-        }
-        out.push('\n');
-    }
-    out
+            r.widths.clone(),
+            r.hidden.to_string(),
+            r.alpha.to_string(),
+        ];
+        rec.extend(METRICS.iter().map(|(m, _)| csv_opt(r.metric(m))));
+        rec
+    });
+    crate::results::csv_text(&header, records)
 }
 
 /// The markdown table of an experiment's summary (no heading), with a separate list of failed
