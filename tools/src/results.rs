@@ -281,3 +281,46 @@ pub fn sorted_rows(units: &[UnitResult]) -> Vec<RunRow> {
     rows.sort_by_key(|r| (r.0, r.1, r.2));
     rows.into_iter().map(|r| r.3).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_round_trip_through_csv_whatever_their_text() {
+        let params: BTreeMap<String, String> = [
+            ("task.classes".to_string(), "[\"a;b\", \"c=d\"]".to_string()),
+            ("model.hidden".to_string(), "[8]".to_string()),
+        ]
+        .into_iter()
+        .collect();
+        let row = RunRow {
+            experiment: "e,1".into(),
+            setting: "task.classes=[\"a;b\", \"c=d\"]".into(),
+            params: params.clone(),
+            arm: "random".into(),
+            status: "failed".into(),
+            error: "line one\nline \"two\", with a comma".into(),
+            seed: 3,
+            ..Default::default()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("results.csv");
+        write_csv(&path, std::slice::from_ref(&row)).unwrap();
+        let mut notes = Vec::new();
+        let back = crate::report::load::read_csv(&path, &mut notes);
+        assert!(notes.is_empty(), "{notes:?}");
+        assert_eq!(back.len(), 1);
+        assert_eq!(back[0].params, params);
+        assert_eq!(back[0].error, row.error);
+        assert_eq!(back[0].experiment, row.experiment);
+        assert!(
+            back[0].test_accuracy.is_nan(),
+            "a failed run has no accuracy"
+        );
+        assert_eq!(
+            params_from_field("a=1;b=2").get("b").map(String::as_str),
+            Some("2")
+        );
+    }
+}

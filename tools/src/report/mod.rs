@@ -26,7 +26,7 @@ mod derived;
 mod document;
 mod figures;
 mod inference;
-mod load;
+pub(crate) mod load;
 mod paired;
 mod plot;
 mod reference;
