@@ -205,6 +205,15 @@ impl Workspace {
         *self = Workspace::new(mlp, self.policy);
     }
 
+    /// Whether a batch of `batch` samples is split across the threads of the current rayon pool
+    /// (more than one chunk, more than one thread and enough work per chunk). The chunks and the
+    /// order of the reduction are the same either way, so the results are too.
+    pub fn runs_parallel(&self, batch: usize) -> bool {
+        batch.div_ceil(CHUNK_ROWS) > 1
+            && self.chunk_work >= PARALLEL_MIN_CHUNK_WORK
+            && rayon::current_num_threads() > 1
+    }
+
     /// Whether the kernels were built for `mlp`'s current widths and masks.
     pub fn is_current(&self, mlp: &Mlp) -> bool {
         self.widths == mlp.widths()
@@ -272,9 +281,7 @@ impl Workspace {
                 buf,
             );
         };
-        let parallel = n_chunks > 1
-            && self.chunk_work >= PARALLEL_MIN_CHUNK_WORK
-            && rayon::current_num_threads() > 1;
+        let parallel = self.runs_parallel(n);
         let bufs = &mut self.bufs[..n_chunks];
         if parallel {
             bufs.par_iter_mut().enumerate().for_each(run);
