@@ -8,6 +8,9 @@ cargo clippy --workspace --all-targets -- -D warnings
 cargo test --workspace
 # The mask invariants once also rested on a debug-only assertion: run them in release too.
 cargo test --release -p fpe-model --test masks
+# fpe-datasets builds without libhdf5 (Boolean tasks only) when its `hdf5` feature is off.
+cargo clippy -p fpe-datasets --no-default-features --all-targets -- -D warnings
+cargo test -p fpe-datasets --no-default-features
 # API docs build without a warning (missing docs are denied in the library crates; broken
 # intra-doc links fail here).
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps

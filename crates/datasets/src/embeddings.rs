@@ -10,13 +10,19 @@
 
 use std::path::{Path, PathBuf};
 
+#[cfg(feature = "hdf5")]
 use ndarray::Array1;
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "hdf5")]
 use crate::clauses::ClauseStructure;
-use crate::dataset::{Dataset, Split, Targets};
+use crate::dataset::Dataset;
+#[cfg(feature = "hdf5")]
+use crate::dataset::{Split, Targets};
 use crate::error::{Error, Result};
+#[cfg(feature = "hdf5")]
 use crate::hdf5_read::{H5Source, Labels};
+#[cfg(feature = "hdf5")]
 use crate::preprocess::{l2_normalize_rows, standardize};
 
 /// Most classes a file without `class_names` may imply through its largest label, unless it
@@ -153,6 +159,20 @@ impl EmbeddingConfig {
     /// y lengths that differ, train and test widths that differ, NaN or Inf features (first row
     /// and column), an empty split, or a class subset naming a class that does not exist.
     pub fn load(&self) -> Result<Dataset> {
+        #[cfg(feature = "hdf5")]
+        {
+            self.load_hdf5()
+        }
+        #[cfg(not(feature = "hdf5"))]
+        {
+            Err(Error::Hdf5NotCompiled {
+                path: self.path.clone(),
+            })
+        }
+    }
+
+    #[cfg(feature = "hdf5")]
+    fn load_hdf5(&self) -> Result<Dataset> {
         self.validate()?;
         let src = H5Source::open(&self.path)?;
         let mut class_names = src.class_names()?;
@@ -319,6 +339,7 @@ impl EmbeddingConfig {
         })
     }
 
+    #[cfg(feature = "hdf5")]
     fn read_split(
         &self,
         src: &H5Source,
@@ -337,6 +358,7 @@ impl EmbeddingConfig {
         Ok((x, y))
     }
 
+    #[cfg_attr(not(feature = "hdf5"), allow(dead_code))]
     fn resolve_classes(
         &self,
         subset: &[ClassRef],
@@ -376,6 +398,7 @@ impl EmbeddingConfig {
 }
 
 /// Rows whose class is in `ids`, relabelled to the position of their class in `ids`.
+#[cfg(feature = "hdf5")]
 fn keep_classes(split: &Split, ids: &[u32]) -> Split {
     let Targets::Classes { labels, .. } = &split.y else {
         return split.clone();
@@ -398,6 +421,7 @@ fn keep_classes(split: &Split, ids: &[u32]) -> Split {
 }
 
 /// The first `cap` rows of `split` (all of them if it is shorter).
+#[cfg(feature = "hdf5")]
 fn cap_rows(split: Split, cap: usize) -> Split {
     if split.len() <= cap {
         return split;
@@ -412,4 +436,16 @@ fn cap_rows(split: Split, cap: usize) -> Split {
 /// As [`EmbeddingConfig::load`].
 pub fn load_embeddings(path: impl AsRef<Path>) -> Result<Dataset> {
     EmbeddingConfig::new(path.as_ref()).load()
+}
+
+#[cfg(all(test, not(feature = "hdf5")))]
+mod no_hdf5_tests {
+    use super::*;
+
+    #[test]
+    fn without_the_hdf5_feature_loading_says_how_to_get_it() {
+        let err = load_embeddings("any.h5").unwrap_err();
+        assert!(matches!(err, Error::Hdf5NotCompiled { .. }));
+        assert!(err.to_string().contains("`hdf5` feature"), "{err}");
+    }
 }

@@ -25,6 +25,15 @@ pub enum Error {
         /// Path that was asked for.
         path: PathBuf,
     },
+    /// This build has no HDF5 support (the `hdf5` feature, on by default, is off).
+    #[error(
+        "{}: HDF5 support not compiled in: rebuild fpe-datasets with its `hdf5` feature (on by default; needs libhdf5)",
+        path.display()
+    )]
+    Hdf5NotCompiled {
+        /// The file that was to be read or written.
+        path: PathBuf,
+    },
     /// The file exists but could not be opened or read as HDF5.
     #[error("{}: cannot read as HDF5: {message}", path.display())]
     Hdf5 {

@@ -4,13 +4,18 @@
 //! renamed, so a reader never sees a half-written file.
 
 use std::path::Path;
+#[cfg(feature = "hdf5")]
 use std::str::FromStr;
 
+#[cfg(feature = "hdf5")]
 use hdf5::types::VarLenUnicode;
+#[cfg(feature = "hdf5")]
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
-use crate::dataset::{Dataset, Split, Targets};
+use crate::dataset::Dataset;
+#[cfg(feature = "hdf5")]
+use crate::dataset::{Split, Targets};
 use crate::error::{Error, Result};
 
 /// Element type of the stored features.
@@ -34,7 +39,9 @@ pub enum FloatStorage {
 ///
 /// # Errors
 /// [`Error::Write`] naming the destination if it is not a regular file (a device, FIFO, socket,
-/// directory or symbolic link is never replaced), or if any HDF5 call or the final rename fails.
+/// directory or symbolic link is never replaced), or if any HDF5 call or the final rename fails;
+/// [`Error::Hdf5NotCompiled`] in a build without the `hdf5` feature.
+#[cfg(feature = "hdf5")]
 pub fn write_hdf5(data: &Dataset, path: impl AsRef<Path>, storage: FloatStorage) -> Result<()> {
     let path = path.as_ref();
     let err = |message: String| Error::Write {
@@ -99,6 +106,18 @@ pub fn write_hdf5(data: &Dataset, path: impl AsRef<Path>, storage: FloatStorage)
     tmp.persist(path).map_err(|e| err(e.error.to_string()))
 }
 
+/// Without the `hdf5` feature: always [`Error::Hdf5NotCompiled`].
+///
+/// # Errors
+/// Always.
+#[cfg(not(feature = "hdf5"))]
+pub fn write_hdf5(_data: &Dataset, path: impl AsRef<Path>, _storage: FloatStorage) -> Result<()> {
+    Err(Error::Hdf5NotCompiled {
+        path: path.as_ref().to_path_buf(),
+    })
+}
+
+#[cfg(feature = "hdf5")]
 fn write_split(g: &hdf5::Group, split: &Split, storage: FloatStorage) -> hdf5::Result<()> {
     match storage {
         FloatStorage::F16 => {
@@ -126,6 +145,7 @@ fn write_split(g: &hdf5::Group, split: &Split, storage: FloatStorage) -> hdf5::R
     Ok(())
 }
 
+#[cfg(feature = "hdf5")]
 fn write_str_attr(loc: &hdf5::File, name: &str, value: &str) -> hdf5::Result<()> {
     let v =
         VarLenUnicode::from_str(value).map_err(|e| hdf5::Error::from(e.to_string().as_str()))?;

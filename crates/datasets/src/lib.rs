@@ -21,6 +21,10 @@
 //! The crate depends on no other workspace crate. `cargo run -p fpe-datasets --example
 //! dnf_task` prints a task's clauses and samples, then loads the shipped embeddings.
 //!
+//! Features: `hdf5` (default) — reading and writing HDF5 files, which needs the libhdf5 C
+//! library. With `default-features = false` the Boolean tasks, datasets and batches build
+//! without it, and [`load_embeddings`] / [`write_hdf5`] return [`Error::Hdf5NotCompiled`].
+//!
 //! # Example
 //!
 //! ```
@@ -54,6 +58,7 @@ mod clauses;
 mod dataset;
 mod embeddings;
 mod error;
+#[cfg(feature = "hdf5")]
 mod hdf5_read;
 mod hdf5_write;
 mod preprocess;

@@ -1,5 +1,7 @@
 //! HDF5 embedding loader: round trips, the shipped data, processing options and bad input.
 
+#![cfg(feature = "hdf5")]
+
 use std::path::{Path, PathBuf};
 
 use fpe_datasets::{

@@ -1,6 +1,8 @@
 //! Files other tools write: compressed chunks, narrow or odd integer types, one column, strings
 //! where numbers belong. Each loads correctly or fails with a clear error, never a panic.
 
+#![cfg(feature = "hdf5")]
+
 use std::path::PathBuf;
 use std::str::FromStr;
 

@@ -1,6 +1,8 @@
 //! The two real data sets shipped in `data/`: their bytes are the ones their data cards
 //! describe (sha256), and they load with the shapes, classes and balance the cards state.
 
+#![cfg(feature = "hdf5")]
+
 use std::path::PathBuf;
 
 use fpe_datasets::load_embeddings;
