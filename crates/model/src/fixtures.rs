@@ -1,5 +1,6 @@
 //! Synthetic networks with the shapes and masks of Fixed Parameter Expansion, for benchmarks and
-//! kernel tests (no expansion is run; the `fpe` crate does real ones).
+//! kernel tests (no expansion is run; the `fpe` crate does real ones). Not part of the modelling
+//! API: `fpe bench` and the criterion benches use it.
 //!
 //! [`expanded_like`] builds what a random-split FPE of a dense `d → h → C` network looks like: a
 //! hidden layer of `α·h` neurons where the `α` children of each parent split the parent's `d`

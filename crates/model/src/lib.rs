@@ -61,8 +61,6 @@ mod backprop;
 mod checkpoint;
 mod device;
 mod error;
-/// Synthetic FPE-shaped networks and the training-step cases `fpe bench` and the criterion
-/// benches measure; not part of the modelling API.
 pub mod fixtures;
 mod gathered;
 #[cfg(feature = "gpu")]
