@@ -272,11 +272,12 @@ impl Knobs {
         Ok(t)
     }
 
-    fn run_options(&self) -> RunOptions {
+    fn run_options(&self, device: fpe_model::Device) -> RunOptions {
         RunOptions {
             out: self.out.clone(),
             checkpoints: !self.no_checkpoints,
             progress: true,
+            device,
         }
     }
 }
@@ -424,7 +425,6 @@ fn main() -> Result<()> {
     ) {
         device.check()?;
     }
-    fpe_tools::runner::set_device(device);
     match cli.command {
         Command::Run {
             config,
@@ -438,7 +438,7 @@ fn main() -> Result<()> {
                     exp.settings.len()
                 );
             }
-            let out = run_experiment(&exp, &knobs.run_options(), &DataCache::default())?;
+            let out = run_experiment(&exp, &knobs.run_options(device), &DataCache::default())?;
             print_summary(&out.rows);
             eprintln!("results: {}", out.dir.join("results.csv").display());
             check_rows(&out.rows)?;
@@ -465,7 +465,7 @@ fn main() -> Result<()> {
                 return Ok(());
             }
             if collect {
-                let opts = knobs.run_options();
+                let opts = knobs.run_options(device);
                 let out = fpe_tools::sweep::collect(&exp, &opts)?;
                 print_summary(&out.rows);
                 fpe_tools::report::build(&opts.out)?;
@@ -482,7 +482,7 @@ fn main() -> Result<()> {
                 return check_rows(&out.rows);
             }
             if let Some(shard) = shard {
-                let opts = knobs.run_options();
+                let opts = knobs.run_options(device);
                 let out = fpe_tools::sweep::run_shard(&exp, &opts, &DataCache::default(), shard)?;
                 print_summary(&out.rows);
                 eprintln!(
@@ -495,7 +495,7 @@ fn main() -> Result<()> {
                 );
                 return check_rows(&out.rows);
             }
-            let out = run_experiment(&exp, &knobs.run_options(), &DataCache::default())?;
+            let out = run_experiment(&exp, &knobs.run_options(device), &DataCache::default())?;
             print_summary(&out.rows);
             eprintln!(
                 "{} units run, {} reused; results: {}",
@@ -516,6 +516,7 @@ fn main() -> Result<()> {
                 out,
                 checkpoints: !no_checkpoints,
                 progress: true,
+                device,
             };
             let seeds = seeds
                 .as_deref()

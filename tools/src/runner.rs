@@ -5,14 +5,14 @@
 //! batch stream for every arm after the split (so all arms see the same batches), `Split` for
 //! expansion plans (restarted per arm), `Training` for DropConnect masks and regrowth.
 //!
-//! Training runs on the device set by [`set_device`] (default CPU). On the GPU (a build with
-//! the `gpu` feature) the warm-up and every arm trained without per-step hooks (`dense`, the
-//! expansion strategies, `nm`, `overlap`, the wide baselines) run on the device; `dropconnect`,
-//! `set` and `rigl` change weights or masks between steps and run on the CPU.
+//! Training runs on the unit's device ([`UnitInput::device`], a value; default CPU), through
+//! [`fpe_model::Device::fit`]. On the GPU (a build with the `gpu` feature) the warm-up and every
+//! arm trained without per-step hooks (`dense`, the expansion strategies, `nm`, `overlap`, the
+//! wide baselines) run on the device; `dropconnect`, `set` and `rigl` change weights or masks
+//! between steps and run on the CPU.
 
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
@@ -21,8 +21,8 @@ use fpe::{
 };
 use fpe_datasets::{Dataset, Stream, Targets, rng_for};
 use fpe_model::{
-    Checkpoint, Device, EpochReport, KernelPolicy, Mlp, MlpConfig, NoHooks, Optimizer, TargetsRef,
-    TrainHooks, Trainer, evaluate,
+    Checkpoint, Device, KernelPolicy, Mlp, MlpConfig, Optimizer, TargetsRef, TrainHooks, Trainer,
+    evaluate,
 };
 use rand_chacha::ChaCha8Rng;
 
@@ -43,60 +43,14 @@ pub struct UnitInput<'a> {
     pub template: RunRow,
     /// Where to write one checkpoint per arm (`None` = keep none).
     pub checkpoint_dir: Option<&'a Path>,
+    /// Where the arms without per-step hooks train.
+    pub device: Device,
 }
 
 fn targets(t: &Targets) -> TargetsRef<'_> {
     match t {
         Targets::Classes { labels, .. } => TargetsRef::Classes(labels.view()),
         Targets::Binary(y) => TargetsRef::Binary(y.view()),
-    }
-}
-
-static ON_GPU: AtomicBool = AtomicBool::new(false);
-
-/// Sets the device that every later [`run_unit`] trains on, for the whole process (like the
-/// thread count; default [`Device::Cpu`]). Check it first with [`Device::check`]: a unit on an
-/// unusable GPU fails its arms with that error. GPU results agree with the CPU's to float
-/// rounding, not bit for bit, and the unit hash does not include the device.
-pub fn set_device(device: Device) {
-    ON_GPU.store(device == Device::Gpu, Ordering::Relaxed);
-}
-
-/// The device set by [`set_device`].
-pub fn device() -> Device {
-    if ON_GPU.load(Ordering::Relaxed) {
-        Device::Gpu
-    } else {
-        Device::Cpu
-    }
-}
-
-/// [`Trainer::fit`] without hooks, on the device set by [`set_device`]. On the GPU the trainer
-/// is uploaded, trained there and read back (model, optimiser state, counters).
-fn fit_on_device<R: rand::Rng + ?Sized>(
-    t: &mut Trainer,
-    kernel: KernelPolicy,
-    x: ndarray::ArrayView2<'_, f32>,
-    y: TargetsRef<'_>,
-    epochs: usize,
-    batch_size: usize,
-    rng: &mut R,
-) -> Result<Vec<EpochReport>> {
-    if device() == Device::Cpu || epochs == 0 {
-        return Ok(t.fit(x, y, epochs, batch_size, rng, &mut NoHooks)?);
-    }
-    #[cfg(feature = "gpu")]
-    {
-        let ctx = fpe_model::gpu::GpuContext::shared()?;
-        let mut gpu = fpe_model::gpu::GpuTrainer::from_trainer(&ctx, t, kernel)?;
-        let reports = gpu.fit(x, y, epochs, batch_size, rng)?;
-        gpu.write_back(t)?;
-        Ok(reports)
-    }
-    #[cfg(not(feature = "gpu"))]
-    {
-        let _ = kernel;
-        Err(fpe_model::GpuError::NotCompiled.into())
     }
 }
 
@@ -155,16 +109,17 @@ pub fn run_unit(input: &UnitInput<'_>) -> Result<Vec<RunRow>> {
     let mut batch_rng = rng_for(seed, Stream::Batches);
     let mut warm = Trainer::new(mlp, cfg.train.optimizer, kernel)?;
     let warm_result = if arms.iter().any(Arm::uses_warmup) && warm_epochs > 0 {
-        fit_on_device(
-            &mut warm,
-            kernel,
-            xtr,
-            ytr,
-            warm_epochs,
-            cfg.train.batch_size,
-            &mut batch_rng,
-        )
-        .map(|_| ())
+        input
+            .device
+            .fit(
+                &mut warm,
+                xtr,
+                ytr,
+                warm_epochs,
+                cfg.train.batch_size,
+                &mut batch_rng,
+            )
+            .map(|_| ())
     } else {
         Ok(())
     };
@@ -180,6 +135,7 @@ pub fn run_unit(input: &UnitInput<'_>) -> Result<Vec<RunRow>> {
             (Err(e), true) => Err(anyhow::anyhow!("warm-up failed: {e}")),
             _ => run_arm(
                 arm,
+                input.device,
                 cfg,
                 &warm,
                 &batch_rng,
@@ -239,6 +195,7 @@ type ArmOutcome = (Trainer, usize, usize, f64);
 #[allow(clippy::too_many_arguments)]
 fn run_arm(
     arm: Arm,
+    device: Device,
     cfg: &ExperimentConfig,
     warm: &Trainer,
     warm_batch_rng: &ChaCha8Rng,
@@ -262,9 +219,9 @@ fn run_arm(
         let reports = t.fit(xtr, ytr, epochs, bs, rng, hooks)?;
         Ok(reports.last().map_or(f64::NAN, |r| r.train_loss))
     };
-    // Arms without per-step hooks: on the device set by `set_device`.
+    // Arms without per-step hooks: on the unit's device.
     let plain = |t: &mut Trainer, epochs: usize, rng: &mut ChaCha8Rng| -> Result<f64> {
-        let reports = fit_on_device(t, kernel, xtr, ytr, epochs, bs, rng)?;
+        let reports = device.fit(t, xtr, ytr, epochs, bs, rng)?;
         Ok(reports.last().map_or(f64::NAN, |r| r.train_loss))
     };
     match arm {

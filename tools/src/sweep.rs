@@ -70,6 +70,8 @@ pub struct RunOptions {
     pub checkpoints: bool,
     /// Progress bar / log lines.
     pub progress: bool,
+    /// Where units train (checked by the caller with [`fpe_model::Device::check`]).
+    pub device: fpe_model::Device,
 }
 
 /// What a finished experiment produced.
@@ -430,7 +432,7 @@ fn run_units(
             config_hash: hash.clone(),
             params: setting.params.clone(),
             code_version: crate::identity::code_version(),
-            device: crate::runner::device().to_string(),
+            device: opts.device.to_string(),
             ..Default::default()
         };
         let input = UnitInput {
@@ -439,6 +441,7 @@ fn run_units(
             data,
             template,
             checkpoint_dir: ckpt_dir.as_deref(),
+            device: opts.device,
         };
         let rows = run_unit(&input)
             .with_context(|| format!("setting `{}`, seed {seed}", setting.label))?;

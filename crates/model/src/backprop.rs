@@ -224,6 +224,11 @@ impl Workspace {
                 .eq(mlp.layers().iter().map(crate::Layer::mask_id))
     }
 
+    /// The policy the kernels are chosen by.
+    pub fn policy(&self) -> KernelPolicy {
+        self.policy
+    }
+
     /// Names of the kernels in use, one per layer.
     pub fn kernel_names(&self) -> Vec<&'static str> {
         self.kernels.iter().map(|k| k.name()).collect()

@@ -62,6 +62,43 @@ impl Device {
     }
 }
 
+impl Device {
+    /// Trains `t` for `epochs` epochs without per-step hooks on this device, through the
+    /// [`crate::Fit`] interface both trainers implement. On the GPU the trainer is uploaded
+    /// (kernels chosen by its [`crate::Trainer::kernel_policy`]), trained there and written back
+    /// into `t` (model, optimiser state, counters); the batch order comes from `rng` either way.
+    ///
+    /// # Errors
+    /// As [`crate::Trainer::fit`] (wrapped in [`GpuError::Model`]); for the GPU also those of
+    /// [`Device::check`] and of the GPU trainer.
+    pub fn fit(
+        &self,
+        t: &mut crate::Trainer,
+        x: ndarray::ArrayView2<'_, f32>,
+        y: crate::TargetsRef<'_>,
+        epochs: usize,
+        batch_size: usize,
+        rng: &mut dyn rand::RngCore,
+    ) -> Result<Vec<crate::EpochReport>, GpuError> {
+        use crate::Fit;
+        match self {
+            Device::Cpu => Ok(t.fit_epochs(x, y, epochs, batch_size, rng)?),
+            _ if epochs == 0 => Ok(Vec::new()),
+            #[cfg(feature = "gpu")]
+            Device::Gpu => {
+                let ctx = crate::gpu::GpuContext::shared()?;
+                let policy = t.kernel_policy();
+                let mut gpu = crate::gpu::GpuTrainer::from_trainer(&ctx, t, policy)?;
+                let reports = gpu.fit_epochs(x, y, epochs, batch_size, rng)?;
+                gpu.write_back(t)?;
+                Ok(reports)
+            }
+            #[cfg(not(feature = "gpu"))]
+            Device::Gpu => Err(GpuError::NotCompiled),
+        }
+    }
+}
+
 impl fmt::Display for Device {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())

@@ -86,4 +86,4 @@ pub use loss::{Accuracy, TargetsRef, accuracy, loss, predict_classes};
 pub use mlp::{Mlp, MlpConfig};
 pub use npz::export_npz;
 pub use optim::{LayerSlots, Optimizer, OptimizerConfig, OptimizerState};
-pub use train::{EpochReport, NoHooks, StepContext, TrainHooks, Trainer, evaluate};
+pub use train::{EpochReport, Fit, NoHooks, StepContext, TrainHooks, Trainer, evaluate};

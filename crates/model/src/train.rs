@@ -6,8 +6,8 @@
 //! (evaluation, progress, per-epoch metrics) without copying the loop.
 
 use ndarray::{Array1, Array2, ArrayView2, Axis};
-use rand::Rng;
 use rand::seq::SliceRandom;
+use rand::{Rng, RngCore};
 use serde::{Deserialize, Serialize};
 
 use crate::backprop::{Grads, Workspace};
@@ -110,6 +110,45 @@ pub struct Trainer {
     grads: Grads,
 }
 
+/// Training for whole epochs without per-step hooks: one interface for every device. The CPU
+/// [`Trainer`] and the GPU trainer (`fpe_model::gpu::GpuTrainer`, `gpu` feature) both implement
+/// it; [`crate::Device::fit`] picks one from a device value.
+pub trait Fit {
+    /// The error of a failed fit.
+    type Error: std::error::Error + Send + Sync + 'static;
+
+    /// Trains `epochs` epochs on `(x, y)` with batches of `batch_size`, shuffled from `rng`.
+    ///
+    /// # Shapes
+    /// `x`: `[N, d_in]`; `y`: `N` targets.
+    ///
+    /// # Errors
+    /// As the implementation's `fit` ([`Trainer::fit`]).
+    fn fit_epochs(
+        &mut self,
+        x: ArrayView2<'_, f32>,
+        y: TargetsRef<'_>,
+        epochs: usize,
+        batch_size: usize,
+        rng: &mut dyn RngCore,
+    ) -> std::result::Result<Vec<EpochReport>, Self::Error>;
+}
+
+impl Fit for Trainer {
+    type Error = Error;
+
+    fn fit_epochs(
+        &mut self,
+        x: ArrayView2<'_, f32>,
+        y: TargetsRef<'_>,
+        epochs: usize,
+        batch_size: usize,
+        rng: &mut dyn RngCore,
+    ) -> Result<Vec<EpochReport>> {
+        self.fit(x, y, epochs, batch_size, rng, &mut NoHooks)
+    }
+}
+
 impl Trainer {
     /// A trainer with a fresh optimiser.
     ///
@@ -146,6 +185,11 @@ impl Trainer {
     pub fn model_changed(&mut self) {
         self.workspace.rebuild(&self.mlp);
         self.grads = Grads::zeros_like(&self.mlp);
+    }
+
+    /// The policy the trainer's kernels are chosen by.
+    pub fn kernel_policy(&self) -> KernelPolicy {
+        self.workspace.policy()
     }
 
     /// Names of the kernels in use, one per layer.

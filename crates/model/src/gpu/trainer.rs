@@ -830,3 +830,18 @@ impl GpuTrainer {
         self.ctx.check()
     }
 }
+
+impl crate::Fit for GpuTrainer {
+    type Error = GpuError;
+
+    fn fit_epochs(
+        &mut self,
+        x: ArrayView2<'_, f32>,
+        y: TargetsRef<'_>,
+        epochs: usize,
+        batch_size: usize,
+        rng: &mut dyn rand::RngCore,
+    ) -> Result<Vec<EpochReport>, GpuError> {
+        self.fit(x, y, epochs, batch_size, rng)
+    }
+}
