@@ -26,7 +26,7 @@ rm -r "$examples_out"
 # The optional GPU backend (`gpu` feature, wgpu): lints, then its tests on whatever adapter there
 # is; in CI that is Mesa's CPU Vulkan driver lavapipe (scripts/setup.sh installs it). The GPU
 # tests fail when no adapter is found, unless FPE_GPU_TESTS=skip is set.
-cargo clippy -p fpe-model -p fpe-tools --features gpu --all-targets -- -D warnings
+cargo clippy -p fpe-model -p fpe-experiments -p fpe-tools --features gpu --all-targets -- -D warnings
 cargo test -p fpe-model --features gpu --lib --test gpu
 # `fpe slurm` on a real one-node Slurm cluster (installs slurm and munge as root; skipped, saying
 # so, for other users).

@@ -251,7 +251,7 @@ fn parse_config(bytes: &[u8]) {
         return;
     };
     for quick in [false, true] {
-        if let Ok(exp) = fpe_tools::sweep::Experiment::from_table(
+        if let Ok(exp) = fpe_experiments::sweep::Experiment::from_table(
             table.clone(),
             quick,
             &toml::Table::new(),
@@ -354,7 +354,7 @@ fn the_committed_corpus_is_valid() {
     }
     for (i, c) in corpus("config").iter().enumerate() {
         let table: toml::Table = std::str::from_utf8(c).unwrap().parse().unwrap();
-        fpe_tools::sweep::Experiment::from_table(table, false, &toml::Table::new(), &root())
+        fpe_experiments::sweep::Experiment::from_table(table, false, &toml::Table::new(), &root())
             .unwrap_or_else(|e| panic!("config corpus entry {i}: {e:#}"));
     }
 }

@@ -330,7 +330,11 @@ fn collect_refuses_while_a_shard_runs() {
     let lock = dir.path().join("out/c/.lock-shard-1-of-2");
     std::fs::write(
         &lock,
-        format!("{} {}\n", std::process::id(), fpe_tools::lock::hostname()),
+        format!(
+            "{} {}\n",
+            std::process::id(),
+            fpe_experiments::lock::hostname()
+        ),
     )
     .unwrap();
     let o = fpe_in(dir.path(), &["sweep", cfg, "--out", "out", "--collect"]);

@@ -19,7 +19,6 @@
 //! stderr.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;
 
@@ -373,10 +372,8 @@ pub(crate) fn table(rows: &[BenchRow]) -> String {
     out
 }
 
-/// The numpy reference script, found relative to this crate at compile time.
-fn script() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../benches/reference/masked_step.py")
-}
+/// The numpy reference script (`benches/reference/masked_step.py`), compiled into `fpe`.
+const SCRIPT: &str = include_str!("../../benches/reference/masked_step.py");
 
 /// Runs the numpy reference on `cases` with `threads` BLAS threads: config name → samples/s.
 fn reference(
@@ -384,13 +381,6 @@ fn reference(
     opts: &BenchOptions,
     threads: usize,
 ) -> Result<BTreeMap<String, f64>> {
-    let script = script();
-    if !script.is_file() {
-        bail!(
-            "--reference: numpy reference script not found at {}",
-            script.display()
-        );
-    }
     let configs: Vec<serde_json::Value> = cases
         .iter()
         .map(|c| {
@@ -401,7 +391,7 @@ fn reference(
         .collect();
     let n = threads.to_string();
     let output = Command::new("python3")
-        .arg(&script)
+        .args(["-c", SCRIPT])
         .args(["--json", "--seconds", &opts.seconds.to_string()])
         .args(["--rounds", &opts.rounds.to_string()])
         .arg("--configs")
@@ -421,7 +411,7 @@ fn reference(
         }
         bail!(
             "{} failed ({}): {}",
-            script.display(),
+            "benches/reference/masked_step.py",
             output.status,
             stderr.trim()
         );
@@ -431,8 +421,9 @@ fn reference(
         config: String,
         samples_per_sec: f64,
     }
-    let rows: Vec<Row> = serde_json::from_slice(&output.stdout)
-        .with_context(|| format!("reading the JSON printed by {}", script.display()))?;
+    let rows: Vec<Row> = serde_json::from_slice(&output.stdout).with_context(|| {
+        "reading the JSON printed by benches/reference/masked_step.py".to_string()
+    })?;
     Ok(rows
         .into_iter()
         .map(|r| (r.config, r.samples_per_sec))

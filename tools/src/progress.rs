@@ -1,12 +1,32 @@
-//! Progress of a sweep: an indicatif bar on a terminal, plain log lines otherwise.
+//! Progress of a sweep: an indicatif bar on a terminal, plain log lines otherwise. [`Terminal`]
+//! is the `fpe` program's [`Observer`].
 
 use std::io::IsTerminal;
 use std::sync::Mutex;
 
+use fpe_experiments::progress::{Observer, SweepProgress};
 use indicatif::{ProgressBar, ProgressStyle};
 
+/// Draws progress on stderr (a bar on a terminal, log lines otherwise), or nothing when not
+/// `enabled`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Terminal {
+    /// Show progress at all.
+    pub(crate) enabled: bool,
+}
+
+impl Observer for Terminal {
+    fn start(&self, name: &str, total: u64, done: u64) -> Box<dyn SweepProgress + '_> {
+        Box::new(Progress::new(name, total, done, self.enabled))
+    }
+
+    fn note(&self, line: &str) {
+        eprintln!("{line}");
+    }
+}
+
 /// Reports finished units, the ETA and the best test accuracy so far.
-pub struct Progress {
+struct Progress {
     name: String,
     bar: Option<ProgressBar>,
     log: bool,
@@ -15,7 +35,7 @@ pub struct Progress {
 
 impl Progress {
     /// `total` units of which `done` were already finished.
-    pub fn new(name: &str, total: u64, done: u64, enabled: bool) -> Self {
+    fn new(name: &str, total: u64, done: u64, enabled: bool) -> Self {
         let tty = std::io::stderr().is_terminal();
         let bar = (enabled && tty).then(|| {
             let b = ProgressBar::new(total);
@@ -40,9 +60,11 @@ impl Progress {
             state: Mutex::new((done, total, f64::NAN)),
         }
     }
+}
 
+impl SweepProgress for Progress {
     /// One more unit finished; `best` is its best test accuracy.
-    pub fn unit_done(&self, setting: &str, seed: u64, best: f64) {
+    fn unit_done(&self, setting: &str, seed: u64, best: f64) {
         let mut s = self.state.lock().expect("progress lock");
         s.0 += 1;
         if best > s.2 || s.2.is_nan() {
@@ -70,7 +92,7 @@ impl Progress {
     }
 
     /// The sweep finished after `seconds`.
-    pub fn finish(&self, seconds: f64) {
+    fn finish(&self, seconds: f64) {
         if let Some(b) = &self.bar {
             b.finish_and_clear();
         }

@@ -1,0 +1,499 @@
+//! Experiment configs (TOML): one setting × seeds × arms, plus an optional grid of settings.
+//!
+//! ```toml
+//! name = "e1_headline"
+//! title = "E1 headline"
+//! seeds = [0, 1, 2, 3, 4]
+//! arms = ["dense", "random", "clause"]
+//! [task]
+//! kind = "boolean"          # or "embeddings" (with `path`, see fpe_datasets::EmbeddingConfig)
+//! clauses = 8
+//! [model]
+//! hidden = [8]
+//! [train]
+//! warmup_epochs = 1000
+//! after_epochs = 1000
+//! [expansion]
+//! alpha = 2
+//! [grid]                    # optional: every combination is one setting
+//! "task.clauses" = [2, 4, 8]
+//! [quick]                   # optional: overrides applied by `--quick`
+//! seeds = [0, 1]
+//! "train.warmup_epochs" = 100
+//! ```
+//!
+//! Unknown fields are errors; every error names the field and the allowed values.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, anyhow, bail};
+use fpe::{DynamicConfig, ExpansionConfig};
+use fpe_datasets::{BooleanCodeConfig, EmbeddingConfig, Encoding, OutputKind, Sampling};
+use fpe_model::{KernelPolicy, OptimizerConfig};
+use serde::{Deserialize, Serialize};
+
+use crate::arms::Arm;
+pub use crate::overrides::{apply_overrides, set_path};
+
+/// What one experiment config describes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExperimentConfig {
+    /// Short id, used for the output directory.
+    pub name: String,
+    /// Human title for reports.
+    #[serde(default)]
+    pub title: String,
+    /// `train` (default): train arms; `collisions`: measure plan collisions against theory.
+    #[serde(default)]
+    pub kind: ExperimentKind,
+    /// Seeds; each seed draws data (Boolean tasks), init, batches and plans.
+    pub seeds: Vec<u64>,
+    /// Arms compared in every setting (see `fpe run --help`).
+    #[serde(default = "default_arms")]
+    pub arms: Vec<String>,
+    /// The task.
+    pub task: TaskConfig,
+    /// Architecture.
+    #[serde(default)]
+    pub model: ModelConfig,
+    /// Schedule and optimiser.
+    #[serde(default)]
+    pub train: TrainConfig,
+    /// Expansion options (strategy is set per arm).
+    #[serde(default)]
+    pub expansion: ExpansionConfig,
+    /// Dynamic sparsity options for the `set` and `rigl` arms.
+    #[serde(default)]
+    pub dynamic: DynamicConfig,
+    /// Metric options.
+    #[serde(default)]
+    pub metrics: MetricsConfig,
+    /// Settings grid: dotted field path → list of values.
+    #[serde(default)]
+    pub grid: toml::Table,
+    /// Overrides applied by `--quick`.
+    #[serde(default)]
+    pub quick: toml::Table,
+    /// Parameters of a `collisions` experiment.
+    #[serde(default)]
+    pub collisions: CollisionsConfig,
+}
+
+fn default_arms() -> Vec<String> {
+    vec!["dense".into(), "random".into()]
+}
+
+/// Experiment kinds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExperimentKind {
+    /// Train every arm.
+    #[default]
+    Train,
+    /// Monte-Carlo collision rates of `random` plans against the closed forms (E5).
+    Collisions,
+}
+
+/// The task: a generated Boolean code or an HDF5 embedding file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TaskConfig {
+    /// Boolean-code (DNF) task, SPEC §2.
+    Boolean(BooleanTask),
+    /// Embedding dataset from HDF5, SPEC §3.
+    Embeddings(EmbeddingConfig),
+}
+
+/// Boolean-code task options; `n_vars` defaults to `max(64, clauses·literals)` (SPEC §8 E2).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BooleanTask {
+    /// Variables n; absent = max(64, m·k).
+    #[serde(default)]
+    pub n_vars: Option<usize>,
+    /// Clauses m.
+    #[serde(default = "d_clauses")]
+    pub clauses: usize,
+    /// Literals per clause k.
+    #[serde(default = "d_literals")]
+    pub literals: usize,
+    /// Training samples.
+    #[serde(default = "d_size")]
+    pub train_size: usize,
+    /// Test samples.
+    #[serde(default = "d_size")]
+    pub test_size: usize,
+    /// `raw` or `literal`.
+    #[serde(default)]
+    pub encoding: Encoding,
+    /// `balanced` or `uniform`.
+    #[serde(default)]
+    pub sampling: Sampling,
+    /// `or` or `per_clause`.
+    #[serde(default)]
+    pub output: OutputKind,
+}
+
+fn d_clauses() -> usize {
+    8
+}
+fn d_literals() -> usize {
+    3
+}
+fn d_size() -> usize {
+    4096
+}
+
+impl BooleanTask {
+    /// The generator config.
+    pub fn generator(&self) -> BooleanCodeConfig {
+        BooleanCodeConfig {
+            n_vars: self
+                .n_vars
+                .unwrap_or_else(|| self.clauses.saturating_mul(self.literals).max(64)),
+            clauses: self.clauses,
+            literals: self.literals,
+            train_size: self.train_size,
+            test_size: self.test_size,
+            encoding: self.encoding,
+            sampling: self.sampling,
+            output: self.output,
+        }
+    }
+}
+
+/// Architecture: hidden widths (input and output widths come from the data).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    /// Hidden widths of the narrow model.
+    pub hidden: Vec<usize>,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        ModelConfig { hidden: vec![8] }
+    }
+}
+
+/// Schedule, batch and optimiser (SPEC §4).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainConfig {
+    /// Epochs before expansion (E1), shared by every arm of a seed.
+    pub warmup_epochs: usize,
+    /// Epochs after expansion (E2).
+    pub after_epochs: usize,
+    /// If set, split after this fraction of `warmup_epochs + after_epochs` (E7).
+    pub split_fraction: Option<f64>,
+    /// Mini-batch size.
+    pub batch_size: usize,
+    /// Optimiser.
+    pub optimizer: OptimizerConfig,
+    /// Kernel choice.
+    pub kernel: KernelPolicy,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            warmup_epochs: 1000,
+            after_epochs: 1000,
+            split_fraction: None,
+            batch_size: 256,
+            optimizer: OptimizerConfig::default(),
+            kernel: KernelPolicy::default(),
+        }
+    }
+}
+
+impl TrainConfig {
+    /// `(warm-up, after)` epochs, with `split_fraction` applied.
+    pub fn schedule(&self) -> (usize, usize) {
+        match self.split_fraction {
+            Some(f) => {
+                let total = self.warmup_epochs + self.after_epochs;
+                let warm = (f * total as f64).round() as usize;
+                (warm, total - warm)
+            }
+            None => (self.warmup_epochs, self.after_epochs),
+        }
+    }
+}
+
+/// Metric options.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Responsiveness threshold τ of activation polysemanticity.
+    pub tau: f64,
+    /// Compute the metric report for every run.
+    pub enabled: bool,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig {
+            tau: 0.5,
+            enabled: true,
+        }
+    }
+}
+
+/// Parameters of the E5 collision experiment.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CollisionsConfig {
+    /// Literals per clause to test.
+    pub literals: Vec<usize>,
+    /// Expansion factors to test.
+    pub alphas: Vec<usize>,
+    /// Inputs per parent (d).
+    pub inputs: usize,
+    /// Random partitions drawn per (k, α).
+    pub trials: usize,
+}
+
+impl Default for CollisionsConfig {
+    fn default() -> Self {
+        CollisionsConfig {
+            literals: vec![2, 3, 4],
+            alphas: vec![2, 4, 8],
+            inputs: 64,
+            trials: 20_000,
+        }
+    }
+}
+
+/// Most settings one grid may expand to.
+pub const MAX_SETTINGS: usize = 100_000;
+
+/// Most units (settings × seeds) one experiment may have.
+pub const MAX_UNITS: usize = 1_000_000;
+
+/// The experiment name becomes a directory under `--out`: it must be one plain path component.
+///
+/// # Errors
+/// An empty name, `.` or `..`, or a name with a path separator or NUL, naming the field.
+pub fn validate_name(name: &str) -> Result<()> {
+    let bad = name.is_empty()
+        || name == "."
+        || name == ".."
+        || name.contains(['/', '\\', '\0'])
+        || Path::new(name).is_absolute();
+    if bad {
+        bail!(
+            "`name` = {name:?}: the name becomes a directory under --out, so it must be a single \
+             plain name such as \"e1_headline\" (not empty, not `.` or `..`, no `/` or `\\`)"
+        );
+    }
+    Ok(())
+}
+
+/// Deserialises `table`, naming the failing field in errors: `` `{prefix}path`: message ``.
+fn located<T: serde::de::DeserializeOwned>(table: toml::Table, prefix: &str) -> Result<T> {
+    serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+        let path = e.path().to_string();
+        let inner: toml::de::Error = e.into_inner();
+        if path == "." {
+            anyhow!("{}", inner.message())
+        } else {
+            anyhow!("`{prefix}{path}`: {}", inner.message())
+        }
+    })
+}
+
+impl ExperimentConfig {
+    /// Reads and validates a config file.
+    ///
+    /// # Errors
+    /// Unreadable file, TOML syntax, unknown fields, wrong types or invalid values, each naming
+    /// the file and field.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let table: toml::Table = text
+            .parse()
+            .with_context(|| format!("{}: invalid TOML", path.display()))?;
+        let cfg = Self::from_table(table).with_context(|| format!("in {}", path.display()))?;
+        cfg.resolve_paths(&config_dir(path))
+    }
+
+    /// Builds from a TOML table and validates.
+    ///
+    /// # Errors
+    /// As [`ExperimentConfig::load`].
+    pub fn from_table(table: toml::Table) -> Result<Self> {
+        // Internally tagged tables (`[task]` with `kind`) lose the path of a failing field, so
+        // the task is first read on its own to name it (`task.train_size`).
+        if let Some(task) = table.get("task").and_then(toml::Value::as_table) {
+            let mut fields = task.clone();
+            match fields.remove("kind").as_ref().and_then(toml::Value::as_str) {
+                Some("boolean") => located::<BooleanTask>(fields, "task.").map(drop)?,
+                Some("embeddings") => located::<EmbeddingConfig>(fields, "task.").map(drop)?,
+                _ => {}
+            }
+        }
+        let cfg: ExperimentConfig = located(table, "")?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Makes a relative embedding path relative to the config file's directory if it does not
+    /// exist relative to the working directory.
+    fn resolve_paths(mut self, base: &Path) -> Result<Self> {
+        if let TaskConfig::Embeddings(e) = &mut self.task {
+            if e.path.is_relative() && !e.path.exists() {
+                let candidate = base.join(&e.path);
+                if candidate.exists() {
+                    e.path = candidate;
+                }
+            }
+        }
+        Ok(self)
+    }
+
+    /// Checks every field that can be checked without data.
+    ///
+    /// # Errors
+    /// The first invalid field, with its value and the allowed values.
+    pub fn validate(&self) -> Result<()> {
+        validate_name(&self.name)?;
+        if self.seeds.is_empty() {
+            bail!("`seeds` is empty: give at least one seed, e.g. seeds = [0, 1, 2]");
+        }
+        if self.kind == ExperimentKind::Train {
+            if self.arms.is_empty() {
+                bail!("`arms` is empty: allowed arms are {}", Arm::allowed());
+            }
+            for (i, a) in self.arms.iter().enumerate() {
+                Arm::parse(a)?;
+                if self.arms[..i].contains(a) {
+                    bail!(
+                        "`arms` names `{a}` twice: each arm runs once per seed; remove the duplicate"
+                    );
+                }
+            }
+        }
+        if self.model.hidden.is_empty() || self.model.hidden.contains(&0) {
+            bail!(
+                "`model.hidden` = {:?}: give one or more positive hidden widths",
+                self.model.hidden
+            );
+        }
+        if self.train.batch_size == 0 {
+            bail!("`train.batch_size` = 0: must be at least 1");
+        }
+        if let Some(f) = self.train.split_fraction {
+            if !(0.0..=1.0).contains(&f) {
+                bail!("`train.split_fraction` = {f}: must be in [0, 1]");
+            }
+        }
+        self.train
+            .optimizer
+            .validate()
+            .context("`train.optimizer`")?;
+        if self.expansion.alpha < 2 {
+            bail!(
+                "`expansion.alpha` = {}: the expansion factor must be at least 2",
+                self.expansion.alpha
+            );
+        }
+        if let Some(l) = self
+            .expansion
+            .layers
+            .iter()
+            .find(|&&l| l >= self.model.hidden.len())
+        {
+            bail!(
+                "`expansion.layers` names layer {l}, but `model.hidden` has {} hidden layer(s) (indices 0..{})",
+                self.model.hidden.len(),
+                self.model.hidden.len()
+            );
+        }
+        if !(self.metrics.tau > 0.0 && self.metrics.tau <= 1.0) {
+            bail!("`metrics.tau` = {}: must be in (0, 1]", self.metrics.tau);
+        }
+        match &self.task {
+            TaskConfig::Boolean(b) => b.generator().validate().context("`task`")?,
+            TaskConfig::Embeddings(e) => e.validate().context("`task`")?,
+        }
+        for (key, values) in &self.grid {
+            if !values.is_array() || values.as_array().is_some_and(Vec::is_empty) {
+                bail!("`grid.\"{key}\"` must be a non-empty list of values");
+            }
+        }
+        if self.grid_settings().is_none_or(|n| n > MAX_SETTINGS) {
+            bail!(
+                "`grid` expands to more than {MAX_SETTINGS} settings: split the sweep into \
+                 several configs"
+            );
+        }
+        let units = self
+            .grid_settings()
+            .and_then(|n| n.checked_mul(self.seeds.len()));
+        if units.is_none_or(|n| n > MAX_UNITS) {
+            bail!(
+                "`grid` × `seeds` is {} units (settings × seeds), more than {MAX_UNITS}: use fewer \
+                 seeds or split the sweep into several configs",
+                units.map_or_else(|| "too many".to_string(), |n| n.to_string())
+            );
+        }
+        if let TaskConfig::Boolean(b) = &self.task {
+            let g = b.generator();
+            let d_out = match g.output {
+                OutputKind::Or => 1,
+                OutputKind::PerClause => g.clauses,
+            };
+            self.check_memory(g.d_in(), d_out, g.train_size.saturating_add(g.test_size))?;
+        }
+        Ok(())
+    }
+
+    /// Settings the grid expands to (the product of its list lengths); `None` on overflow.
+    fn grid_settings(&self) -> Option<usize> {
+        self.grid.values().try_fold(1usize, |n, v| {
+            n.checked_mul(v.as_array().map_or(1, Vec::len))
+        })
+    }
+
+    /// Refuses the config if the units that can run at once would need more memory than is
+    /// available (see [`crate::memory`]); `d_in`, `d_out` and `samples` (both splits) describe
+    /// the data.
+    ///
+    /// # Errors
+    /// The estimate by part, the memory available and the fields to change.
+    pub fn check_memory(&self, d_in: usize, d_out: usize, samples: usize) -> Result<()> {
+        let mut widths = vec![d_in];
+        widths.extend(&self.model.hidden);
+        widths.push(d_out);
+        let units = self
+            .grid_settings()
+            .map_or(usize::MAX, |n| n.saturating_mul(self.seeds.len()));
+        let workers = rayon::current_num_threads().min(units);
+        crate::memory::MemoryEstimate::new(
+            samples,
+            &widths,
+            self.expansion.alpha,
+            &self.expansion.layers,
+        )
+        .check(workers, crate::memory::available_memory())
+    }
+
+    /// The data file of an embeddings task.
+    pub fn data_path(&self) -> Option<PathBuf> {
+        match &self.task {
+            TaskConfig::Embeddings(e) => Some(e.path.clone()),
+            TaskConfig::Boolean(_) => None,
+        }
+    }
+}
+
+/// The directory relative data paths of the config at `path` resolve against: the directory of
+/// the file it really is (a symbolic link to a config resolves against the link's target).
+pub fn config_dir(path: &Path) -> PathBuf {
+    let real = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    real.parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}

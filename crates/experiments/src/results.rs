@@ -1,0 +1,283 @@
+//! Result rows: one per (setting, seed, arm), written as JSON per unit and gathered into CSV.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+/// Everything measured for one arm of one seed of one setting.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunRow {
+    /// Experiment name.
+    pub experiment: String,
+    /// Setting label, e.g. `task.clauses=8` (empty without a grid).
+    pub setting: String,
+    /// Index of the setting in the grid.
+    pub setting_index: usize,
+    /// Hash of the resolved (setting, seed) config: the unit of resumption.
+    pub config_hash: String,
+    /// Grid values of this setting (dotted path → value as text).
+    pub params: BTreeMap<String, String>,
+    /// Seed.
+    pub seed: u64,
+    /// Arm name.
+    pub arm: String,
+    /// `ok`, `failed` (no result: non-finite loss, impossible arm) or `diverged` (finished with a
+    /// training loss above `runner::divergence_limit`); only `ok` rows enter means.
+    pub status: String,
+    /// Failure reason (epoch, step) when `status == "failed"`.
+    pub error: String,
+    /// Test accuracy (exact match for multi-label).
+    pub test_accuracy: f64,
+    /// Test per-bit accuracy (equals accuracy for classes).
+    pub test_per_bit: f64,
+    /// Training accuracy at the end.
+    pub train_accuracy: f64,
+    /// Mean training loss of the last epoch.
+    pub final_train_loss: f64,
+    /// Active weights.
+    pub nnz: usize,
+    /// Biases.
+    pub biases: usize,
+    /// Widths `d-h-…-C`.
+    pub widths: String,
+    /// First hidden width.
+    pub hidden: usize,
+    /// Expansion factor of this arm (1 for dense and dropconnect).
+    pub alpha: usize,
+    /// Epochs before the split (0 for arms trained from scratch).
+    pub warmup_epochs: usize,
+    /// Epochs after the split.
+    pub after_epochs: usize,
+    /// Mean feature capacity over all inputs.
+    pub capacity_mean: Option<f64>,
+    /// Mean feature capacity over clause literals.
+    pub capacity_literals: Option<f64>,
+    /// Σ capacity.
+    pub capacity_sum: Option<f64>,
+    /// Mean |cos| between neurons.
+    pub cosine_abs: Option<f64>,
+    /// Mean signed cos.
+    pub cosine_signed: Option<f64>,
+    /// Mean |cos| between neurons of different parents.
+    pub cosine_cross_parent: Option<f64>,
+    /// Fraction of clause pairs colliding in some neuron.
+    pub collision_rate: Option<f64>,
+    /// Fraction of clauses whose literals lie in one neuron's support.
+    pub coverage: Option<f64>,
+    /// Closed-form collision probability, balanced partition.
+    pub collision_theory_balanced: Option<f64>,
+    /// Closed-form collision probability, independent assignment.
+    pub collision_theory_independent: Option<f64>,
+    /// Mean clauses per responsive neuron.
+    pub polysemanticity: Option<f64>,
+    /// Participation-ratio dimension of first-layer activations on the test set.
+    pub pr_dimension: Option<f64>,
+    /// The code that produced the row ([`crate::identity::code_version`]).
+    #[serde(default)]
+    pub code_version: String,
+    /// Device the unit trained on (`cpu` or `gpu`).
+    #[serde(default)]
+    pub device: String,
+    /// Wall time of this arm in seconds (the shared warm-up counted once, in `dense`).
+    pub wall_seconds: f64,
+}
+
+/// The result file of one unit (setting × seed).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UnitResult {
+    /// Hash identifying the unit.
+    pub config_hash: String,
+    /// Rows, one per arm.
+    pub rows: Vec<RunRow>,
+    /// Wall time of the whole unit.
+    pub wall_seconds: f64,
+    /// What the unit's identity was made of (absent in files of older versions).
+    #[serde(default)]
+    pub inputs: Option<crate::identity::UnitInputs>,
+}
+
+/// Column names of the CSV, in order.
+pub const CSV_COLUMNS: &[&str] = &[
+    "experiment",
+    "setting",
+    "setting_index",
+    "config_hash",
+    "params",
+    "seed",
+    "arm",
+    "status",
+    "error",
+    "test_accuracy",
+    "test_per_bit",
+    "train_accuracy",
+    "final_train_loss",
+    "nnz",
+    "biases",
+    "widths",
+    "hidden",
+    "alpha",
+    "warmup_epochs",
+    "after_epochs",
+    "capacity_mean",
+    "capacity_literals",
+    "capacity_sum",
+    "cosine_abs",
+    "cosine_signed",
+    "cosine_cross_parent",
+    "collision_rate",
+    "coverage",
+    "collision_theory_balanced",
+    "collision_theory_independent",
+    "polysemanticity",
+    "pr_dimension",
+    "code_version",
+    "device",
+    "wall_seconds",
+];
+
+fn opt(v: Option<f64>) -> String {
+    v.map(|x| format!("{x}")).unwrap_or_default()
+}
+
+/// CSV text (RFC 4180, written by the `csv` crate) of a header and records.
+pub fn csv_text<R, I>(header: &[&str], records: I) -> String
+where
+    R: IntoIterator<Item = String>,
+    I: IntoIterator<Item = R>,
+{
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(header).expect("writing CSV to memory");
+    for r in records {
+        w.write_record(r.into_iter().collect::<Vec<String>>())
+            .expect("writing CSV to memory");
+    }
+    String::from_utf8(w.into_inner().expect("flushing CSV to memory")).expect("CSV of UTF-8 fields")
+}
+
+/// The grid values of a row as one CSV field: a JSON object (dotted path → value text), which
+/// round-trips any value; [`params_from_field`] also reads the older `k=v;k=v` form.
+pub fn params_field(params: &BTreeMap<String, String>) -> String {
+    serde_json::to_string(params).expect("a string map serialises")
+}
+
+/// Reads [`params_field`] (or the older `k=v;k=v` form).
+pub fn params_from_field(text: &str) -> BTreeMap<String, String> {
+    if text.trim_start().starts_with('{') {
+        return serde_json::from_str(text).unwrap_or_default();
+    }
+    text.split(';')
+        .filter_map(|kv| {
+            kv.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+        })
+        .collect()
+}
+
+impl RunRow {
+    /// A measured number as CSV text: empty for a failed run (nothing was measured, and 0 would
+    /// read as a result).
+    fn measured(&self, v: f64) -> String {
+        if self.status == "failed" {
+            String::new()
+        } else {
+            format!("{v}")
+        }
+    }
+
+    fn csv_fields(&self) -> Vec<String> {
+        vec![
+            self.experiment.clone(),
+            self.setting.clone(),
+            self.setting_index.to_string(),
+            self.config_hash.clone(),
+            params_field(&self.params),
+            self.seed.to_string(),
+            self.arm.clone(),
+            self.status.clone(),
+            self.error.clone(),
+            self.measured(self.test_accuracy),
+            self.measured(self.test_per_bit),
+            self.measured(self.train_accuracy),
+            self.measured(self.final_train_loss),
+            self.nnz.to_string(),
+            self.biases.to_string(),
+            self.widths.clone(),
+            self.hidden.to_string(),
+            self.alpha.to_string(),
+            self.warmup_epochs.to_string(),
+            self.after_epochs.to_string(),
+            opt(self.capacity_mean),
+            opt(self.capacity_literals),
+            opt(self.capacity_sum),
+            opt(self.cosine_abs),
+            opt(self.cosine_signed),
+            opt(self.cosine_cross_parent),
+            opt(self.collision_rate),
+            opt(self.coverage),
+            opt(self.collision_theory_balanced),
+            opt(self.collision_theory_independent),
+            opt(self.polysemanticity),
+            opt(self.pr_dimension),
+            self.code_version.clone(),
+            self.device.clone(),
+            format!("{:.3}", self.wall_seconds),
+        ]
+    }
+}
+
+/// CSV text of `rows` (header first). Wall times are the only column that varies between
+/// identical runs.
+pub fn to_csv(rows: &[RunRow]) -> String {
+    csv_text(CSV_COLUMNS, rows.iter().map(RunRow::csv_fields))
+}
+
+/// Writes `rows` as CSV atomically.
+///
+/// # Errors
+/// I/O errors naming the path.
+pub fn write_csv(path: &Path, rows: &[RunRow]) -> Result<()> {
+    fpe_model::write_atomic(path, to_csv(rows).as_bytes())
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+/// Reads every unit file in `dir` (sorted rows: setting, seed, arm order as written).
+///
+/// # Errors
+/// A unit file that exists but does not parse, naming it.
+pub fn read_units(dir: &Path) -> Result<Vec<UnitResult>> {
+    let mut units = Vec::new();
+    if !dir.exists() {
+        return Ok(units);
+    }
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .with_context(|| format!("listing {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    paths.sort();
+    for p in paths {
+        let text =
+            std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?;
+        let u: UnitResult =
+            serde_json::from_str(&text).with_context(|| format!("parsing {}", p.display()))?;
+        units.push(u);
+    }
+    Ok(units)
+}
+
+/// All rows of `units`, sorted by setting index, seed, then the order the arms were run.
+pub fn sorted_rows(units: &[UnitResult]) -> Vec<RunRow> {
+    let mut rows: Vec<(usize, u64, usize, RunRow)> = units
+        .iter()
+        .flat_map(|u| {
+            u.rows
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (r.setting_index, r.seed, i, r.clone()))
+        })
+        .collect();
+    rows.sort_by_key(|r| (r.0, r.1, r.2));
+    rows.into_iter().map(|r| r.3).collect()
+}

@@ -1,0 +1,289 @@
+//! Experiments and sweeps: expand the grid, skip finished units, run the rest in parallel.
+//!
+//! Output layout of an experiment `NAME` under `OUT`:
+//!
+//! ```text
+//! OUT/NAME/config.toml          resolved config (grid and --quick applied to the base), written first
+//! OUT/NAME/units/HASH.json      one file per finished (setting, seed): its rows, written atomically
+//! OUT/NAME/checkpoints/*.ckpt   final model of every arm and seed
+//! OUT/NAME/results.csv          every row, sorted by setting, seed, arm (rebuilt from units/)
+//! OUT/NAME/shards/I-of-N.json   state of shard I of N (sharded sweeps only): host, units, errors
+//! ```
+//!
+//! A unit is identified by a hash of its resolved config and seed, so an interrupted sweep
+//! resumes without redoing or losing finished units, and a changed config never reuses stale
+//! results. Units run in parallel on the rayon pool; each is deterministic, so the rows do not
+//! depend on the number of threads.
+//!
+//! A sweep can also be split over machines: [`plan`] lists its units, [`run_shard`] runs one
+//! shard of them (see [`crate::shard`]; shards share the output directory, each under its own
+//! lock, and write no `results.csv`), and [`collect`] builds `results.csv` from the unit files
+//! exactly as [`run_experiment`] does, naming the units still missing.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use rayon::prelude::*;
+
+use crate::config::ExperimentKind;
+use crate::results::{RunRow, UnitResult, read_units, sorted_rows, write_csv};
+use crate::runner::{UnitInput, run_unit};
+use crate::shard::{Shard, assign};
+use crate::shard_record::ShardRecord;
+use crate::units::{
+    refuse_unsplittable, remove_stale_temp_files, unit_done, write_resolved_config,
+};
+
+pub use crate::collect::{CollectOutcome, MissingUnit, collect};
+pub use crate::data::DataCache;
+pub use crate::experiment::{Experiment, ExperimentOutcome, RunOptions, Setting};
+pub use crate::identity::{unit_config, unit_hash};
+pub use crate::units::{PlannedUnit, plan};
+
+/// Says on stderr why pending units whose (setting, seed) already has a result on disk under
+/// another name run again: which part of their identity changed (see [`crate::identity`]).
+fn explain_reruns(exp: &Experiment, dir: &Path, pending: &[&(usize, u64, String)]) {
+    if pending.is_empty() {
+        return;
+    }
+    let Ok(old) = read_units(&dir.join("units")) else {
+        return;
+    };
+    let recorded: HashMap<(String, u64), Option<crate::identity::UnitInputs>> = old
+        .into_iter()
+        .filter_map(|u| {
+            let r = u.rows.first()?;
+            Some(((r.setting.clone(), r.seed), u.inputs.clone()))
+        })
+        .collect();
+    let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
+    for (si, seed, _) in pending {
+        let setting = &exp.settings[*si];
+        if let Some(old) = recorded.get(&(setting.label.clone(), *seed)) {
+            let now = crate::identity::unit_inputs(&setting.cfg, *seed);
+            *reasons.entry(now.changed_from(old.as_ref())).or_default() += 1;
+        }
+    }
+    for (why, n) in reasons {
+        eprintln!(
+            "[{}] {n} unit(s) run again although a result is on disk: {why}",
+            exp.cfg.name
+        );
+    }
+}
+
+/// The error of a unit skipped because an earlier write failed.
+const NOT_STARTED: &str = "not started: an earlier write failed";
+
+/// Whether `e` is a failed file write (disk full, unwritable directory), after which no other
+/// unit should start.
+fn is_write_error(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        matches!(
+            c.downcast_ref::<fpe_model::Error>(),
+            Some(fpe_model::Error::Io { .. })
+        )
+    })
+}
+
+/// Runs (or resumes) an experiment.
+///
+/// # Errors
+/// Unwritable output, bad data, or a unit that fails as a whole.
+pub fn run_experiment(
+    exp: &Experiment,
+    opts: &RunOptions,
+    cache: &DataCache,
+) -> Result<ExperimentOutcome> {
+    run_units(exp, opts, cache, None)
+}
+
+/// Runs (or resumes) shard `shard` of an experiment's units, next to other shards running on the
+/// same output directory. Writes unit files and `shards/I-of-N.json`, not `results.csv` (see
+/// [`collect`]); the outcome's rows are this shard's.
+///
+/// # Errors
+/// As [`run_experiment`]; also a `collisions` experiment (it has no units to split), or another
+/// live process running this shard (or a plain sweep) in the same directory.
+pub fn run_shard(
+    exp: &Experiment,
+    opts: &RunOptions,
+    cache: &DataCache,
+    shard: Shard,
+) -> Result<ExperimentOutcome> {
+    run_units(exp, opts, cache, Some(shard))
+}
+
+fn run_units(
+    exp: &Experiment,
+    opts: &RunOptions,
+    cache: &DataCache,
+    shard: Option<Shard>,
+) -> Result<ExperimentOutcome> {
+    if shard.is_some() {
+        refuse_unsplittable(exp, "--shard")?;
+    }
+    let dir = opts.out.join(&exp.cfg.name);
+    std::fs::create_dir_all(dir.join("units"))
+        .with_context(|| format!("creating {}", dir.display()))?;
+    let _lock = match shard {
+        None => crate::lock::DirLock::acquire(&dir)?,
+        Some(s) => crate::lock::DirLock::acquire_shard(&dir, s)?,
+    };
+    let all_units = exp.units();
+    let units: Vec<&(usize, u64, String)> = match shard {
+        None => all_units.iter().collect(),
+        Some(s) => {
+            let hashes: Vec<&str> = all_units.iter().map(|(_, _, h)| h.as_str()).collect();
+            let owner = assign(&hashes, s.count);
+            all_units
+                .iter()
+                .zip(owner)
+                .filter(|(_, o)| *o == s.index)
+                .map(|(u, _)| u)
+                .collect()
+        }
+    };
+    // Stale temporary files: a plain sweep owns them all; a shard only those of its own units
+    // (another shard may be writing the rest right now).
+    let own_prefixes: Vec<String> = units.iter().map(|(_, _, h)| format!("{h}.json")).collect();
+    remove_stale_temp_files(&dir.join("units"), |name| {
+        shard.is_none() || own_prefixes.iter().any(|p| name.starts_with(p.as_str()))
+    });
+    write_resolved_config(exp, &dir)?;
+    if exp.cfg.kind == ExperimentKind::Collisions {
+        return crate::collisions::run(exp, &dir);
+    }
+    let unit_path = |h: &str| dir.join("units").join(format!("{h}.json"));
+    let pending: Vec<&(usize, u64, String)> = units
+        .iter()
+        .copied()
+        .filter(|(_, _, h)| !unit_done(&unit_path(h)))
+        .collect();
+    let skipped = units.len() - pending.len();
+    explain_reruns(exp, &dir, &pending);
+    let label = match shard {
+        None => exp.cfg.name.clone(),
+        Some(s) => format!("{} shard {s}", exp.cfg.name),
+    };
+    let mut record = shard.map(|s| ShardRecord::start(s, units.len(), pending.len(), skipped));
+    if let Some(r) = &record {
+        r.write(&dir)?;
+    }
+    let progress = opts
+        .progress
+        .start(&label, units.len() as u64, skipped as u64);
+    let ckpt_dir = opts.checkpoints.then(|| dir.join("checkpoints"));
+    let run_one = |si: &usize, seed: &u64, hash: &String| -> Result<()> {
+        let setting = &exp.settings[*si];
+        let t0 = Instant::now();
+        let data = cache.get(&setting.cfg, *seed)?;
+        let template = RunRow {
+            experiment: exp.cfg.name.clone(),
+            setting: setting.label.clone(),
+            setting_index: setting.index,
+            config_hash: hash.clone(),
+            params: setting.params.clone(),
+            code_version: crate::identity::code_version(),
+            device: opts.device.to_string(),
+            ..Default::default()
+        };
+        let input = UnitInput {
+            cfg: &setting.cfg,
+            seed: *seed,
+            data,
+            template,
+            checkpoint_dir: ckpt_dir.as_deref(),
+            device: opts.device,
+        };
+        let rows = run_unit(&input)
+            .with_context(|| format!("setting `{}`, seed {seed}", setting.label))?;
+        let best = rows
+            .iter()
+            .filter(|r| r.status == "ok")
+            .map(|r| r.test_accuracy)
+            .fold(f64::NAN, f64::max);
+        let unit = UnitResult {
+            config_hash: hash.clone(),
+            rows,
+            wall_seconds: t0.elapsed().as_secs_f64(),
+            inputs: Some(crate::identity::unit_inputs(&setting.cfg, *seed)),
+        };
+        let json = serde_json::to_string_pretty(&unit)?;
+        fpe_model::write_atomic(&unit_path(hash), json.as_bytes())?;
+        progress.unit_done(&setting.label, *seed, best);
+        Ok(())
+    };
+    let start = Instant::now();
+    // After a failed write (disk full, directory gone) no further unit starts: its result could
+    // not be kept either. Finished units stay on disk; rerunning the command resumes.
+    let write_failed = AtomicBool::new(false);
+    let results: Vec<Result<()>> = pending
+        .par_iter()
+        .map(|(si, seed, hash)| {
+            if write_failed.load(Ordering::SeqCst) {
+                bail!(NOT_STARTED);
+            }
+            let outcome = run_one(si, seed, hash);
+            if outcome.as_ref().is_err_and(is_write_error) {
+                write_failed.store(true, Ordering::SeqCst);
+            }
+            outcome
+        })
+        .collect();
+    progress.finish(start.elapsed().as_secs_f64());
+    let errors: Vec<(&str, String)> = pending
+        .iter()
+        .zip(results)
+        .filter_map(|((_, _, h), r)| r.err().map(|e| (h.as_str(), format!("{e:#}"))))
+        .collect();
+    if let Some(r) = &mut record {
+        r.finish(&errors);
+        r.write(&dir)?;
+    }
+    if !errors.is_empty() {
+        let what = match shard {
+            None => format!("`{}`", exp.cfg.name),
+            Some(s) => format!("`{}` shard {s}", exp.cfg.name),
+        };
+        let not_started = errors.iter().filter(|(_, e)| e == NOT_STARTED).count();
+        let list: Vec<&str> = errors
+            .iter()
+            .map(|(_, e)| e.as_str())
+            .filter(|e| *e != NOT_STARTED)
+            .collect();
+        let mut msg = format!(
+            "{} unit(s) of {what} failed:\n  {}",
+            list.len(),
+            list.join("\n  ")
+        );
+        if not_started > 0 {
+            msg.push_str(&format!(
+                "\n{not_started} more unit(s) were not started after the failed write; the {} \
+                 finished unit(s) are kept: free space (or fix the directory) and rerun the same \
+                 command to resume",
+                pending.len() - errors.len() + skipped
+            ));
+        }
+        bail!(msg);
+    }
+    let wanted: std::collections::HashSet<&str> =
+        units.iter().map(|(_, _, h)| h.as_str()).collect();
+    let all: Vec<UnitResult> = read_units(&dir.join("units"))?
+        .into_iter()
+        .filter(|u| wanted.contains(u.config_hash.as_str()))
+        .collect();
+    let rows = sorted_rows(&all);
+    if shard.is_none() {
+        write_csv(&dir.join("results.csv"), &rows)?;
+    }
+    Ok(ExperimentOutcome {
+        dir,
+        ran: pending.len(),
+        skipped,
+        rows,
+    })
+}
