@@ -20,12 +20,22 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use fpe_model::{Checkpoint, Layer, Mlp, Optimizer, OptimizerConfig};
+use fpe_model::{Checkpoint, FORMAT_VERSION, Layer, MAGIC, Mlp, Optimizer, OptimizerConfig};
 use ndarray::{Array1, Array2};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use sha2::{Digest, Sha256};
 
-const HEADER_LEN: usize = 28;
+/// Header length of a checkpoint: magic, version, payload length, then the checksum (SHA-256 in
+/// format version 2; FNV-1a 64 in version 1, which the committed corpus may still be).
+fn header_len(checkpoint: &[u8]) -> usize {
+    let version = u32::from_le_bytes(checkpoint[8..12].try_into().unwrap());
+    if version == 1 {
+        8 + 4 + 8 + 8
+    } else {
+        8 + 4 + 8 + 32
+    }
+}
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -210,19 +220,19 @@ fn mutate_text(rng: &mut ChaCha8Rng, input: &[u8], others: &[Vec<u8>]) -> Vec<u8
     }
 }
 
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
-}
-
-/// Header (magic, version, length, checksum) around `payload`.
-fn wrap(header_of: &[u8], payload: &[u8]) -> Vec<u8> {
-    let mut b = header_of[..12].to_vec();
+/// A current-format header (magic, version, length, SHA-256) around `payload`.
+fn wrap(payload: &[u8]) -> Vec<u8> {
+    let mut b = MAGIC.to_vec();
+    b.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
     b.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-    b.extend_from_slice(&fnv1a(payload).to_le_bytes());
+    b.extend_from_slice(&Sha256::digest(payload));
     b.extend_from_slice(payload);
     b
+}
+
+/// A 64-bit key of `name` (the first eight bytes of its SHA-256).
+fn key(name: &str) -> u64 {
+    u64::from_le_bytes(Sha256::digest(name.as_bytes())[..8].try_into().unwrap())
 }
 
 fn decode_checkpoint(bytes: &[u8]) {
@@ -287,7 +297,7 @@ fn fuzz(
             format!("regression-{}", path.display()).replace('/', "_"),
         );
     }
-    let mut rng = ChaCha8Rng::seed_from_u64(seed() ^ fnv1a(name.as_bytes()));
+    let mut rng = ChaCha8Rng::seed_from_u64(seed() ^ key(name));
     let (start, limit) = (Instant::now(), budget());
     let mut execs = 0u64;
     while start.elapsed() < limit {
@@ -361,8 +371,12 @@ fn the_committed_corpus_is_valid() {
 
 #[test]
 fn checkpoint_decoding_never_panics() {
-    let seeds = corpus("checkpoint");
-    let payloads: Vec<Vec<u8>> = seeds.iter().map(|s| s[HEADER_LEN..].to_vec()).collect();
+    let files = corpus("checkpoint");
+    let payloads: Vec<Vec<u8>> = files.iter().map(|s| s[header_len(s)..].to_vec()).collect();
+    // Raw mutations start from the committed files and from their payloads in the current
+    // format, so both header versions a build reads are exercised.
+    let mut seeds = files.clone();
+    seeds.extend(payloads.iter().map(|p| wrap(p)));
     let (raw, mut crashes) = fuzz(
         "checkpoint_raw",
         &seeds,
@@ -370,13 +384,12 @@ fn checkpoint_decoding_never_panics() {
         mutate_bytes,
         decode_checkpoint,
     );
-    let header = seeds[0][..12].to_vec();
     let (aware, more) = fuzz(
         "checkpoint_payload",
         &payloads,
         &[],
         mutate_bytes,
-        |payload| decode_checkpoint(&wrap(&header, payload)),
+        |payload| decode_checkpoint(&wrap(payload)),
     );
     crashes.extend(more);
     assert!(raw > 0 && aware > 0);

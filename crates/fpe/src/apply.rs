@@ -8,17 +8,20 @@
 //! 5. the `(α−1)·nnz(W_out)` extra weights are pruned ([`crate::prune`]) so the network's nnz is
 //!    exactly what it was before.
 //!
+//! Steps 1–4 are the structural expansion of module `structure`, layer by layer; this module
+//! checks the plan against the model, runs them, prunes and reports.
+//!
 //! With `carry`, the optimiser's moments are transformed like the weights they belong to
 //! (second moments with squared factors); pruned entries are zeroed.
 
-use fpe_model::{Layer, Mlp, Optimizer, OptimizerConfig, OptimizerState};
-use ndarray::{Array1, Array2};
+use fpe_model::{Mlp, Optimizer, OptimizerConfig, OptimizerState};
 use serde::{Deserialize, Serialize};
 
-use crate::config::{BiasPolicy, ExpansionConfig, OptimizerStatePolicy, OutgoingPolicy};
+use crate::config::{ExpansionConfig, OptimizerStatePolicy, PrunePolicy};
 use crate::error::{Error, Result};
-use crate::plan::{ExpansionPlan, LayerPlan};
+use crate::plan::plan;
 use crate::prune::prune_to_budget;
+use crate::structure::{ExpansionPlan, expand_structure};
 
 /// What an expansion did, for logs and result files.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -94,7 +97,7 @@ pub fn apply(plan: &ExpansionPlan, mlp: &Mlp, optimizer: Option<&Optimizer>) -> 
     }
     let nnz_unpruned = cur.nnz();
     let candidates: Vec<usize> = match cfg.prune {
-        crate::config::PrunePolicy::Global => {
+        PrunePolicy::Global => {
             let mut c: Vec<usize> = plan
                 .layers
                 .iter()
@@ -104,7 +107,7 @@ pub fn apply(plan: &ExpansionPlan, mlp: &Mlp, optimizer: Option<&Optimizer>) -> 
             c.dedup();
             c
         }
-        crate::config::PrunePolicy::OutOnly => plan.layers.iter().map(|lp| lp.layer + 1).collect(),
+        PrunePolicy::OutOnly => plan.layers.iter().map(|lp| lp.layer + 1).collect(),
     };
     let pruned_per_layer = prune_to_budget(&mut cur, budget, &candidates)?;
     let optimizer_state = match carry {
@@ -146,168 +149,6 @@ pub fn expand(
     optimizer: Option<&Optimizer>,
     rng: &mut dyn rand::RngCore,
 ) -> Result<Expanded> {
-    let plan = crate::plan::plan(mlp, cfg, clauses, rng)?;
+    let plan = plan(mlp, cfg, clauses, rng)?;
     apply(&plan, mlp, optimizer)
-}
-
-/// Steps 1–4 for one layer (no pruning). Returns the new model and, when given a state to carry,
-/// the transformed state.
-pub(crate) fn expand_structure(
-    mlp: &Mlp,
-    lp: &LayerPlan,
-    cfg: &ExpansionConfig,
-    carry: Option<(&OptimizerConfig, &OptimizerState)>,
-) -> Result<(Mlp, Option<OptimizerState>)> {
-    let l = lp.layer;
-    crate::plan::check_layers(
-        mlp,
-        &ExpansionConfig {
-            layers: vec![l],
-            ..cfg.clone()
-        },
-    )?;
-    let a = cfg.alpha;
-    let (inc, out) = (&mlp.layers()[l], &mlp.layers()[l + 1]);
-    check_splits(inc, lp, cfg)?;
-    let bias_factor = if cfg.bias == BiasPolicy::Split {
-        1.0 / a as f32
-    } else {
-        1.0
-    };
-    let out_factor = if cfg.outgoing == OutgoingPolicy::Scale {
-        1.0 / a as f32
-    } else {
-        1.0
-    };
-
-    let w_in = split_rows(&inc.weight().to_owned(), &lp.splits, a);
-    let mask_in = split_rows_mask(inc.d_in(), &lp.splits, a);
-    let b_in = copy_entries(&inc.bias().to_owned(), a, bias_factor);
-    let w_out = copy_cols(&out.weight().to_owned(), a, out_factor);
-    let mask_out = Array2::from_shape_fn((out.d_out(), out.d_in() * a), |(r, c)| {
-        out.mask()[[r, c / a]]
-    });
-
-    let mut layers = mlp.layers().to_vec();
-    layers[l] = Layer::new(w_in, b_in, mask_in)?;
-    layers[l + 1] = Layer::new(w_out, out.bias().to_owned(), mask_out)?;
-    let new = Mlp::from_layers(layers)?;
-
-    let state = carry.map(|(ocfg, s)| {
-        let mut s = s.clone();
-        let powers: Vec<i32> = match ocfg {
-            OptimizerConfig::Adam { .. } => vec![1, 2],
-            _ => vec![1; ocfg.n_slots()],
-        };
-        for (slot, &p) in powers.iter().enumerate() {
-            let (bf, of) = (bias_factor.powi(p), out_factor.powi(p));
-            let li = &mut s.layers[l];
-            li.w[slot] = split_rows(&li.w[slot], &lp.splits, a);
-            li.b[slot] = copy_entries(&li.b[slot], a, bf);
-            let lo = &mut s.layers[l + 1];
-            lo.w[slot] = copy_cols(&lo.w[slot], a, of);
-        }
-        s
-    });
-    Ok((new, state))
-}
-
-/// Validates one layer's splits against the layer's mask.
-fn check_splits(inc: &Layer, lp: &LayerPlan, cfg: &ExpansionConfig) -> Result<()> {
-    let (h, d, a) = (inc.d_out(), inc.d_in(), cfg.alpha);
-    let l = lp.layer;
-    if lp.splits.len() != h {
-        return Err(Error::plan(
-            l,
-            format!(
-                "{} parents planned, the layer has {h} neurons",
-                lp.splits.len()
-            ),
-        ));
-    }
-    for (i, groups) in lp.splits.iter().enumerate() {
-        if groups.len() != a {
-            return Err(Error::plan(
-                l,
-                format!("parent {i} has {} groups, alpha = {a}", groups.len()),
-            ));
-        }
-        let mut seen = vec![0u32; d];
-        for (j, g) in groups.iter().enumerate() {
-            if g.is_empty() {
-                return Err(Error::plan(
-                    l,
-                    format!("parent {i}, child {j} has no inputs"),
-                ));
-            }
-            for &k in g {
-                if k >= d || !inc.mask()[[i, k]] {
-                    return Err(Error::plan(
-                        l,
-                        format!(
-                            "parent {i}, child {j}: input {k} is not an active input of the parent"
-                        ),
-                    ));
-                }
-                seen[k] += 1;
-            }
-        }
-        if cfg.strategy.disjoint() {
-            for (k, &count) in seen.iter().enumerate() {
-                let active = inc.mask()[[i, k]];
-                if count > 1 {
-                    return Err(Error::plan(
-                        l,
-                        format!(
-                            "parent {i}: input {k} is given to {count} children (groups must be disjoint)"
-                        ),
-                    ));
-                }
-                if active && count == 0 {
-                    return Err(Error::plan(
-                        l,
-                        format!(
-                            "parent {i}: active input {k} is given to no child (groups must cover the support)"
-                        ),
-                    ));
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
-/// `[h, d]` → `[αh, d]`: child row `iα+j` keeps the parent's values at group `j`, zero elsewhere.
-fn split_rows(w: &Array2<f32>, splits: &[Vec<Vec<usize>>], a: usize) -> Array2<f32> {
-    let mut out = Array2::<f32>::zeros((w.nrows() * a, w.ncols()));
-    for (i, groups) in splits.iter().enumerate() {
-        for (j, g) in groups.iter().enumerate() {
-            for &k in g {
-                out[[i * a + j, k]] = w[[i, k]];
-            }
-        }
-    }
-    out
-}
-
-fn split_rows_mask(d: usize, splits: &[Vec<Vec<usize>>], a: usize) -> Array2<bool> {
-    let mut out = Array2::from_elem((splits.len() * a, d), false);
-    for (i, groups) in splits.iter().enumerate() {
-        for (j, g) in groups.iter().enumerate() {
-            for &k in g {
-                out[[i * a + j, k]] = true;
-            }
-        }
-    }
-    out
-}
-
-/// `[h]` → `[αh]`: every child gets `factor ·` its parent's entry.
-fn copy_entries(b: &Array1<f32>, a: usize, factor: f32) -> Array1<f32> {
-    Array1::from_shape_fn(b.len() * a, |c| b[c / a] * factor)
-}
-
-/// `[C, h]` → `[C, αh]`: column `iα+j` is column `i` times `factor`.
-fn copy_cols(w: &Array2<f32>, a: usize, factor: f32) -> Array2<f32> {
-    Array2::from_shape_fn((w.nrows(), w.ncols() * a), |(r, c)| w[[r, c / a]] * factor)
 }

@@ -14,7 +14,7 @@
 //!   ([`BiasPolicy`]), outgoing ([`OutgoingPolicy`]), pruning ([`PrunePolicy`]) and
 //!   optimiser-state ([`OptimizerStatePolicy`]) policies. Defaults follow SPEC §5.
 //! - [`plan()`] computes an inspectable, serialisable [`ExpansionPlan`] (one [`LayerPlan`] per
-//!   expanded layer); [`apply`] executes it and returns the [`Expanded`] model with an
+//!   expanded layer); [`apply()`] executes it and returns the [`Expanded`] model with an
 //!   [`ExpansionReport`]; [`expand`] does both. [`plan_layer`] and [`LayerView`] expose one
 //!   strategy on one layer; [`prune_to_budget`] the budget pruning.
 //! - Baselines and controls: [`wide_dense`], [`wide_sparse_scratch`], [`DropConnect`].
@@ -61,6 +61,7 @@ mod error;
 mod plan;
 mod prune;
 mod strategy;
+mod structure;
 
 pub use apply::{Expanded, ExpansionReport, apply, expand};
 pub use baselines::{balanced_sparse_mask, wide_dense, wide_sparse_scratch};
@@ -70,6 +71,7 @@ pub use config::{
 pub use dropconnect::DropConnect;
 pub use dynamic::{DynamicConfig, DynamicMethod, DynamicSparsity};
 pub use error::{Error, Result};
-pub use plan::{ExpansionPlan, LayerPlan, check_layers, plan};
+pub use plan::plan;
 pub use prune::prune_to_budget;
 pub use strategy::{LayerView, ParentSplit, plan_layer};
+pub use structure::{ExpansionPlan, LayerPlan, check_layers};

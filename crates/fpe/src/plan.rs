@@ -1,83 +1,17 @@
-//! The inspectable expansion plan: which child of which parent receives which inputs.
+//! Planning an expansion: which child of which parent receives which inputs.
 //!
 //! Planning (random draws, clustering) is separate from applying (copying, pruning): a plan is
-//! plain data that serialises to JSON, can be saved, read, edited and applied later with
-//! [`crate::apply`]. For deep networks a later layer is planned on the weights the earlier
-//! layers' expansion produces (its input columns are then the earlier layer's children).
+//! plain data ([`ExpansionPlan`]) that serialises to JSON, can be saved, read, edited and applied
+//! later with [`crate::apply()`]. For deep networks a later layer is planned on the weights the
+//! earlier layers' expansion produces (its input columns are then the earlier layer's children).
 
 use fpe_model::Mlp;
 use rand::RngCore;
-use serde::{Deserialize, Serialize};
 
-use crate::apply::expand_structure;
 use crate::config::ExpansionConfig;
 use crate::error::{Error, Result};
-use crate::strategy::{LayerView, ParentSplit, plan_layer};
-
-/// The split of one hidden layer.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LayerPlan {
-    /// Index of the layer whose neurons are split (0 = first hidden layer).
-    pub layer: usize,
-    /// Per parent neuron, α groups of input columns (group j → child `parent·α + j`). Column
-    /// indices refer to the layer's inputs *after* earlier layers of the plan were expanded.
-    pub splits: Vec<ParentSplit>,
-}
-
-/// A complete, serialisable expansion plan.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ExpansionPlan {
-    /// The options the plan was made with; [`crate::apply`] follows them.
-    pub config: ExpansionConfig,
-    /// Widths `[d_in, h_1, …, d_out]` of the model the plan was made for.
-    pub widths_before: Vec<usize>,
-    /// One entry per expanded layer, first to last.
-    pub layers: Vec<LayerPlan>,
-}
-
-impl ExpansionPlan {
-    /// The plan as pretty JSON.
-    pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).expect("plans always serialise")
-    }
-
-    /// Reads a plan from JSON.
-    ///
-    /// # Errors
-    /// [`Error::Config`] with the parser's message.
-    pub fn from_json(s: &str) -> Result<Self> {
-        serde_json::from_str(s).map_err(|e| Error::config("plan", "<json>", e.to_string()))
-    }
-}
-
-/// Checks that every layer of `cfg` is a hidden layer of `mlp`.
-///
-/// # Errors
-/// [`Error::Config`] naming the layer: the output layer, or an index out of range.
-pub fn check_layers(mlp: &Mlp, cfg: &ExpansionConfig) -> Result<()> {
-    let hidden = mlp.depth() - 1;
-    for &l in &cfg.layers {
-        if l == hidden {
-            return Err(Error::config(
-                "layers",
-                l,
-                format!(
-                    "layer {l} is the output layer; only hidden layers 0..{hidden} can be expanded"
-                ),
-            ));
-        }
-        if l > hidden {
-            return Err(Error::config(
-                "layers",
-                l,
-                format!(
-                    "out of range: the network has {hidden} hidden layer(s), indices 0..{hidden}"
-                ),
-            ));
-        }
-    }
-    Ok(())
-}
+use crate::strategy::{LayerView, plan_layer};
+use crate::structure::{ExpansionPlan, LayerPlan, check_layers, expand_structure};
 
 /// Plans the expansion of `mlp` with `cfg`.
 ///

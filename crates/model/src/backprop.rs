@@ -16,12 +16,9 @@
 use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, Zip, s};
 use rayon::prelude::*;
 
-use crate::kernel::{KernelPolicy, LayerKernel};
+use crate::kernel::{CHUNK_ROWS, KernelPolicy, LayerKernel};
 use crate::loss::{TargetsRef, loss_sum_and_grad, loss_terms};
 use crate::mlp::Mlp;
-
-/// Samples per chunk: the unit of parallel work and of the fixed-order reduction.
-pub const CHUNK_ROWS: usize = 64;
 
 /// Gradients of the mean loss with respect to every weight and bias.
 ///

@@ -1,14 +1,19 @@
 //! Checkpoints: model, masks, optimiser state, counters and the caller's RNG state.
 //!
-//! File layout (little-endian):
+//! File layout (little-endian), format version 2 ([`FORMAT_VERSION`]):
 //!
 //! | bytes | content |
 //! |---|---|
 //! | 8 | magic `FPECKPT\0` |
 //! | 4 | format version ([`FORMAT_VERSION`]) |
 //! | 8 | payload length in bytes |
-//! | 8 | FNV-1a 64 checksum of the payload |
+//! | 32 | SHA-256 of the payload |
 //! | … | payload: bincode 1 (fixed-width integers) of [`Checkpoint`] |
+//!
+//! Version 1 files (written before issue #17) differ only in the checksum: 8 bytes of FNV-1a 64
+//! in place of the SHA-256 (a 28-byte header). They are still read, each version checked with
+//! its own checksum; every other version is refused with [`Error::CheckpointVersion`], naming the
+//! file and the versions. Only version 2 is written.
 //!
 //! Writes go to a temporary file in the same directory, are flushed with `fsync`, then renamed
 //! over the destination, so a crash never leaves a half-written checkpoint. Reading distinguishes
@@ -21,6 +26,7 @@ use std::path::Path;
 
 use bincode::Options;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::mlp::Mlp;
@@ -28,9 +34,14 @@ use crate::optim::{Optimizer, OptimizerConfig, OptimizerState};
 
 /// First bytes of every checkpoint file.
 pub const MAGIC: &[u8; 8] = b"FPECKPT\0";
-/// Format version written and read by this build.
-pub const FORMAT_VERSION: u32 = 1;
-const HEADER_LEN: usize = 8 + 4 + 8 + 8;
+/// Format version written by this build; it reads this one and version 1.
+pub const FORMAT_VERSION: u32 = 2;
+/// Magic, version, payload length, SHA-256 of the payload.
+const HEADER_LEN: usize = 8 + 4 + 8 + 32;
+/// The version before SHA-256: an FNV-1a 64 checksum, still read.
+const V1: u32 = 1;
+/// Magic, version, payload length, FNV-1a 64 of the payload.
+const V1_HEADER_LEN: usize = 8 + 4 + 8 + 8;
 
 /// Everything needed to resume training bit-identically.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -83,7 +94,7 @@ impl Checkpoint {
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
         out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-        out.extend_from_slice(&fnv1a(&payload).to_le_bytes());
+        out.extend_from_slice(&sha256(&payload));
         out.extend_from_slice(&payload);
         out
     }
@@ -101,7 +112,7 @@ impl Checkpoint {
                 reason: "magic bytes `FPECKPT` missing".into(),
             });
         }
-        if bytes.len() < HEADER_LEN {
+        if bytes.len() < 12 {
             return Err(Error::CheckpointTruncated {
                 path: p(),
                 expected: HEADER_LEN as u64,
@@ -109,16 +120,27 @@ impl Checkpoint {
             });
         }
         let version = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
-        if version != FORMAT_VERSION {
-            return Err(Error::CheckpointVersion {
+        let header_len = match version {
+            FORMAT_VERSION => HEADER_LEN,
+            V1 => V1_HEADER_LEN,
+            _ => {
+                return Err(Error::CheckpointVersion {
+                    path: p(),
+                    found: version,
+                    supported: FORMAT_VERSION,
+                });
+            }
+        };
+        if bytes.len() < header_len {
+            return Err(Error::CheckpointTruncated {
                 path: p(),
-                found: version,
-                supported: FORMAT_VERSION,
+                expected: header_len as u64,
+                found: bytes.len() as u64,
             });
         }
         let len = u64::from_le_bytes(bytes[12..20].try_into().expect("8 bytes"));
-        let sum = u64::from_le_bytes(bytes[20..28].try_into().expect("8 bytes"));
-        let payload = &bytes[HEADER_LEN..];
+        let sum = &bytes[20..header_len];
+        let payload = &bytes[header_len..];
         if (payload.len() as u64) < len {
             return Err(Error::CheckpointTruncated {
                 path: p(),
@@ -135,12 +157,16 @@ impl Checkpoint {
                 ),
             });
         }
-        let found = fnv1a(payload);
+        let found = if version == V1 {
+            fnv1a(payload).to_le_bytes().to_vec()
+        } else {
+            sha256(payload).to_vec()
+        };
         if found != sum {
             return Err(Error::CheckpointChecksum {
                 path: p(),
-                expected: sum,
-                found,
+                expected: hex(sum),
+                found: hex(&found),
             });
         }
         let ck: Checkpoint = options()
@@ -287,11 +313,21 @@ fn options() -> impl Options {
         .with_little_endian()
 }
 
-/// 64-bit FNV-1a hash.
+/// SHA-256 of `bytes` (the checksum of format version 2).
+fn sha256(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}
+
+/// 64-bit FNV-1a hash (the checksum of format version 1, read only).
 fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
         (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
     })
+}
+
+/// Lowercase hexadecimal of `bytes`, in order.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// What is at `path` when it is not a regular file (`None` for a regular file or nothing).

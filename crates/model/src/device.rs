@@ -1,12 +1,12 @@
 //! Where training runs: [`Device::Cpu`] (always available) or [`Device::Gpu`] (the wgpu backend of
-//! the optional `gpu` cargo feature, module `fpe_model::gpu`), and the errors of choosing a GPU.
+//! the optional `gpu` cargo feature, module `fpe_model::gpu`). Its errors are [`GpuError`]s.
 
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::Error;
+use crate::error::{Error, GpuError};
 
 /// The device a model trains on.
 ///
@@ -118,59 +118,6 @@ impl FromStr for Device {
     }
 }
 
-/// Why the GPU backend cannot run.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum GpuError {
-    /// The GPU was requested from a build without the `gpu` cargo feature.
-    #[error("GPU support not compiled in: rebuild with --features gpu")]
-    NotCompiled,
-    /// No usable adapter (none at all, none with a compute backend, or none matching the
-    /// requested name).
-    #[error("{}", no_adapter_message(filter.as_deref(), seen))]
-    NoAdapter {
-        /// The adapter name filter in force (`FPE_GPU_ADAPTER` or `gpu::GpuOptions`).
-        filter: Option<String>,
-        /// Every adapter the graphics API reported, usable or not, as
-        /// `name (backend, device type)`.
-        seen: Vec<String>,
-    },
-    /// The device failed: could not be opened, was lost, ran out of memory, or reported an
-    /// error while running.
-    #[error("GPU adapter {adapter}: {reason}")]
-    Backend {
-        /// The adapter, as `name (backend, device type)`.
-        adapter: String,
-        /// What went wrong.
-        reason: String,
-    },
-    /// The model or data exceeds a limit of the device (buffer size, dispatch size).
-    #[error("GPU limit: {0}")]
-    Limit(String),
-    /// An error of the model itself: shapes, targets, configuration, divergence.
-    #[error(transparent)]
-    Model(#[from] Error),
-}
-
-fn no_adapter_message(filter: Option<&str>, seen: &[String]) -> String {
-    let seen = if seen.is_empty() {
-        "none".to_string()
-    } else {
-        seen.join("; ")
-    };
-    match filter {
-        Some(f) => {
-            format!("no GPU adapter matches FPE_GPU_ADAPTER=\"{f}\" (adapters seen: {seen})")
-        }
-        None => format!(
-            "no usable GPU adapter found (adapters seen: {seen}); install the Vulkan driver of \
-             your GPU (NVIDIA proprietary driver, Mesa RADV for AMD, Mesa ANV for Intel; Metal on \
-             macOS), or Mesa's CPU driver lavapipe (`apt-get install mesa-vulkan-drivers \
-             libvulkan1`) for testing"
-        ),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -184,32 +131,6 @@ mod tests {
         assert_eq!("GPU".parse::<Device>().unwrap(), Device::Gpu);
         let err = "tpu".parse::<Device>().unwrap_err().to_string();
         assert!(err.contains("device") && err.contains("cpu, gpu"), "{err}");
-    }
-
-    #[test]
-    fn errors_name_the_cause() {
-        assert_eq!(
-            GpuError::NotCompiled.to_string(),
-            "GPU support not compiled in: rebuild with --features gpu"
-        );
-        let none = GpuError::NoAdapter {
-            filter: None,
-            seen: vec![],
-        }
-        .to_string();
-        assert!(
-            none.contains("adapters seen: none") && none.contains("lavapipe"),
-            "{none}"
-        );
-        let filtered = GpuError::NoAdapter {
-            filter: Some("rtx".into()),
-            seen: vec!["llvmpipe (Vulkan, Cpu)".into()],
-        }
-        .to_string();
-        assert!(
-            filtered.contains("\"rtx\"") && filtered.contains("llvmpipe"),
-            "{filtered}"
-        );
     }
 
     #[cfg(not(feature = "gpu"))]

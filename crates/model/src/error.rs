@@ -1,4 +1,5 @@
-//! Typed errors of the model crate.
+//! Typed errors of the model crate: [`Error`], and [`GpuError`] for choosing and running a
+//! GPU.
 
 use std::path::PathBuf;
 
@@ -61,14 +62,15 @@ pub enum Error {
         /// Why.
         reason: String,
     },
-    /// The checkpoint was written by an incompatible format version.
-    #[error("{}: checkpoint format version {found}, this build reads version {supported}", path.display())]
+    /// The checkpoint was written by a format version this build does not read.
+    #[error("{}: checkpoint format version {found}, this build reads versions 1 to {supported}", path.display())]
     CheckpointVersion {
         /// File path.
         path: PathBuf,
         /// Version in the file.
         found: u32,
-        /// Version this build reads.
+        /// Newest version this build reads, the one it writes ([`crate::FORMAT_VERSION`]); it
+        /// also reads every older version down to 1.
         supported: u32,
     },
     /// The checkpoint is shorter than its header says.
@@ -82,14 +84,15 @@ pub enum Error {
         found: u64,
     },
     /// The payload's checksum does not match: the file is corrupt.
-    #[error("{}: corrupt checkpoint: checksum {found:016x} does not match header {expected:016x}", path.display())]
+    #[error("{}: corrupt checkpoint: payload checksum {found} does not match header {expected}", path.display())]
     CheckpointChecksum {
         /// File path.
         path: PathBuf,
-        /// Checksum in the header.
-        expected: u64,
-        /// Checksum of the payload.
-        found: u64,
+        /// Checksum in the header, lowercase hex (SHA-256: 64 digits; format version 1's
+        /// FNV-1a 64: 16 digits, bytes as stored).
+        expected: String,
+        /// Checksum of the payload, in the same form.
+        found: String,
     },
     /// The payload passed the checksum but could not be decoded or is inconsistent.
     #[error("{}: invalid checkpoint payload: {reason}", path.display())]
@@ -122,6 +125,59 @@ pub enum Error {
     },
 }
 
+/// Why the GPU backend cannot run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum GpuError {
+    /// The GPU was requested from a build without the `gpu` cargo feature.
+    #[error("GPU support not compiled in: rebuild with --features gpu")]
+    NotCompiled,
+    /// No usable adapter (none at all, none with a compute backend, or none matching the
+    /// requested name).
+    #[error("{}", no_adapter_message(filter.as_deref(), seen))]
+    NoAdapter {
+        /// The adapter name filter in force (`FPE_GPU_ADAPTER` or `gpu::GpuOptions`).
+        filter: Option<String>,
+        /// Every adapter the graphics API reported, usable or not, as
+        /// `name (backend, device type)`.
+        seen: Vec<String>,
+    },
+    /// The device failed: could not be opened, was lost, ran out of memory, or reported an
+    /// error while running.
+    #[error("GPU adapter {adapter}: {reason}")]
+    Backend {
+        /// The adapter, as `name (backend, device type)`.
+        adapter: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The model or data exceeds a limit of the device (buffer size, dispatch size).
+    #[error("GPU limit: {0}")]
+    Limit(String),
+    /// An error of the model itself: shapes, targets, configuration, divergence.
+    #[error(transparent)]
+    Model(#[from] Error),
+}
+
+fn no_adapter_message(filter: Option<&str>, seen: &[String]) -> String {
+    let seen = if seen.is_empty() {
+        "none".to_string()
+    } else {
+        seen.join("; ")
+    };
+    match filter {
+        Some(f) => {
+            format!("no GPU adapter matches FPE_GPU_ADAPTER=\"{f}\" (adapters seen: {seen})")
+        }
+        None => format!(
+            "no usable GPU adapter found (adapters seen: {seen}); install the Vulkan driver of \
+             your GPU (NVIDIA proprietary driver, Mesa RADV for AMD, Mesa ANV for Intel; Metal on \
+             macOS), or Mesa's CPU driver lavapipe (`apt-get install mesa-vulkan-drivers \
+             libvulkan1`) for testing"
+        ),
+    }
+}
+
 /// Result alias of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -151,5 +207,36 @@ impl Error {
             path: path.to_path_buf(),
             cause,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_name_the_cause() {
+        assert_eq!(
+            GpuError::NotCompiled.to_string(),
+            "GPU support not compiled in: rebuild with --features gpu"
+        );
+        let none = GpuError::NoAdapter {
+            filter: None,
+            seen: vec![],
+        }
+        .to_string();
+        assert!(
+            none.contains("adapters seen: none") && none.contains("lavapipe"),
+            "{none}"
+        );
+        let filtered = GpuError::NoAdapter {
+            filter: Some("rtx".into()),
+            seen: vec!["llvmpipe (Vulkan, Cpu)".into()],
+        }
+        .to_string();
+        assert!(
+            filtered.contains("\"rtx\"") && filtered.contains("llvmpipe"),
+            "{filtered}"
+        );
     }
 }

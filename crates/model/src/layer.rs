@@ -6,7 +6,8 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Zip};
+use ndarray::linalg::general_mat_mul;
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis, Zip};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -235,6 +236,33 @@ impl Layer {
         let on = self.mask[[row, col]];
         self.w[[row, col]] = if on { value } else { 0.0 };
         on
+    }
+
+    /// `z = act(x Wᵀ + b)` with a dense product (ndarray's `matrixmultiply` backend), then the
+    /// bias and `act` in one pass, along contiguous lanes when there are: the forward pass of
+    /// [`crate::DenseKernel`] and of inference ([`crate::Mlp::forward`]).
+    ///
+    /// # Shapes
+    /// `x`: `[batch, in]`; `z`: `[batch, out]`, overwritten.
+    pub(crate) fn affine(
+        &self,
+        x: ArrayView2<'_, f32>,
+        mut z: ArrayViewMut2<'_, f32>,
+        act: impl Fn(f32) -> f32,
+    ) {
+        general_mat_mul(1.0, &x, &self.w.t(), 0.0, &mut z);
+        if z.strides()[0] == 1 {
+            // Feature-major: each output's batch vector is contiguous.
+            Zip::from(z.axis_iter_mut(Axis(1)))
+                .and(&self.b)
+                .for_each(|mut col, &b| col.mapv_inplace(|v| act(v + b)));
+        } else {
+            for mut row in z.axis_iter_mut(Axis(0)) {
+                Zip::from(&mut row)
+                    .and(&self.b)
+                    .for_each(|v, &b| *v = act(*v + b));
+            }
+        }
     }
 
     /// Zeroes every inactive weight.

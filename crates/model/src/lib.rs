@@ -24,7 +24,7 @@
 //!   [`AUTO_GATHER_BELOW`]; both agree to 1e-5 and are bit-deterministic across thread counts.
 //! - **Training** ([`Trainer::fit`]) with [`TrainHooks`] and a clean [`Error::NonFinite`] on
 //!   divergence; [`evaluate`], [`accuracy`].
-//! - **Checkpoints** ([`Checkpoint`]: magic, version, checksum, atomic writes) and `.npz`
+//! - **Checkpoints** ([`Checkpoint`]: magic, version, SHA-256 checksum, atomic writes) and `.npz`
 //!   export ([`export_npz`]: arrays `weight_l`, `bias_l`, `mask_l`).
 //!
 //! # Example
@@ -57,17 +57,15 @@
 #![deny(missing_docs)]
 #![warn(rustdoc::broken_intra_doc_links)]
 
+mod activation;
 mod backprop;
 mod checkpoint;
 mod device;
 mod error;
 pub mod fixtures;
-mod gathered;
 #[cfg(feature = "gpu")]
 pub mod gpu;
-mod isa;
 mod kernel;
-mod lanes;
 mod layer;
 mod loss;
 mod mlp;
@@ -75,12 +73,13 @@ mod npz;
 mod optim;
 mod train;
 
-pub use backprop::{CHUNK_ROWS, Grads, Workspace, unmasked_weight_grad};
+pub use backprop::{Grads, Workspace, unmasked_weight_grad};
 pub use checkpoint::{Checkpoint, FORMAT_VERSION, MAGIC, non_regular_kind, write_atomic};
-pub use device::{Device, GpuError};
-pub use error::{Error, Result};
-pub use gathered::GatheredKernel;
-pub use kernel::{AUTO_GATHER_BELOW, DenseKernel, KernelPolicy, LayerKernel};
+pub use device::Device;
+pub use error::{Error, GpuError, Result};
+pub use kernel::{
+    AUTO_GATHER_BELOW, CHUNK_ROWS, DenseKernel, GatheredKernel, KernelPolicy, LayerKernel,
+};
 pub use layer::Layer;
 pub use loss::{Accuracy, TargetsRef, accuracy, loss, predict_classes};
 pub use mlp::{Mlp, MlpConfig};

@@ -4,8 +4,8 @@ use ndarray::{Array1, Array2, ArrayView2};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::activation::relu;
 use crate::error::{Error, Result};
-use crate::kernel::{forward_layer, relu};
 use crate::layer::Layer;
 
 /// Architecture of an [`Mlp`]: input width, hidden widths, output width.
@@ -243,7 +243,7 @@ impl Mlp {
         for (l, layer) in self.layers.iter().enumerate() {
             let input = if l == 0 { x } else { outs[l - 1].view() };
             let mut z = Array2::<f32>::zeros((x.nrows(), layer.d_out()));
-            forward_layer(layer, input, z.view_mut());
+            layer.affine(input, z.view_mut(), |v| v);
             if l + 1 < self.layers.len() {
                 z.mapv_inplace(relu);
             }

@@ -6,6 +6,24 @@ use std::path::Path;
 
 use common::*;
 use fpe_model::{Checkpoint, Error, FORMAT_VERSION, Optimizer, OptimizerConfig};
+use sha2::{Digest, Sha256};
+
+/// Magic, version, payload length, SHA-256 of the payload.
+const HEADER_LEN: usize = 8 + 4 + 8 + 32;
+
+/// The same checkpoint in format version 1: the header carries an FNV-1a 64 checksum.
+fn as_version_1(bytes: &[u8]) -> Vec<u8> {
+    let payload = &bytes[HEADER_LEN..];
+    let fnv = payload.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    let mut out = bytes[..8].to_vec();
+    out.extend_from_slice(&1u32.to_le_bytes());
+    out.extend_from_slice(&bytes[12..20]);
+    out.extend_from_slice(&fnv.to_le_bytes());
+    out.extend_from_slice(payload);
+    out
+}
 
 fn sample() -> Checkpoint {
     let mut r = rng(5);
@@ -31,14 +49,28 @@ fn round_trip() {
 }
 
 #[test]
+fn the_header_holds_the_full_sha256_of_the_payload() {
+    let bytes = sample().to_bytes();
+    assert_eq!(&bytes[..8], b"FPECKPT\0");
+    assert_eq!(bytes[8..12], FORMAT_VERSION.to_le_bytes());
+    assert_eq!(FORMAT_VERSION, 2);
+    let len = u64::from_le_bytes(bytes[12..20].try_into().unwrap());
+    assert_eq!(len as usize, bytes.len() - HEADER_LEN);
+    let digest: [u8; 32] = Sha256::digest(&bytes[HEADER_LEN..]).into();
+    assert_eq!(bytes[20..HEADER_LEN], digest);
+}
+
+#[test]
 fn truncated_at_every_length_is_an_error() {
     let bytes = sample().to_bytes();
-    for len in 0..bytes.len() {
-        let e = parse(&bytes[..len]);
-        match e {
-            Error::NotCheckpoint { .. } => assert!(len < 8, "len {len}: {e}"),
-            Error::CheckpointTruncated { .. } => assert!(len >= 8),
-            other => panic!("len {len}: unexpected {other}"),
+    for b in [bytes.clone(), as_version_1(&bytes)] {
+        for len in 0..b.len() {
+            let e = parse(&b[..len]);
+            match e {
+                Error::NotCheckpoint { .. } => assert!(len < 8, "len {len}: {e}"),
+                Error::CheckpointTruncated { .. } => assert!(len >= 8),
+                other => panic!("len {len}: unexpected {other}"),
+            }
         }
     }
 }
@@ -46,7 +78,7 @@ fn truncated_at_every_length_is_an_error() {
 #[test]
 fn every_single_bit_flip_in_the_payload_is_caught() {
     let bytes = sample().to_bytes();
-    for pos in (28..bytes.len()).step_by(7) {
+    for pos in (HEADER_LEN..bytes.len()).step_by(7) {
         let mut b = bytes.clone();
         b[pos] ^= 0x10;
         assert!(
@@ -57,14 +89,60 @@ fn every_single_bit_flip_in_the_payload_is_caught() {
 }
 
 #[test]
-fn other_version_and_foreign_files_are_distinct_errors() {
-    let mut b = sample().to_bytes();
-    b[8..12].copy_from_slice(&(FORMAT_VERSION + 1).to_le_bytes());
-    let e = parse(&b);
-    assert!(
-        matches!(e, Error::CheckpointVersion { found, .. } if found == FORMAT_VERSION + 1),
-        "{e}"
+fn every_single_bit_flip_in_the_checksum_is_caught() {
+    let bytes = sample().to_bytes();
+    for pos in 20..HEADER_LEN {
+        for bit in [0x01, 0x80] {
+            let mut b = bytes.clone();
+            b[pos] ^= bit;
+            let e = parse(&b);
+            assert!(
+                matches!(e, Error::CheckpointChecksum { ref expected, ref found, .. }
+                    if expected.len() == 64 && found.len() == 64 && expected != found),
+                "flip at {pos}: {e}"
+            );
+        }
+    }
+}
+
+#[test]
+fn version_1_files_still_read_and_their_corruption_is_caught() {
+    let ck = sample();
+    let v1 = as_version_1(&ck.to_bytes());
+    assert_eq!(
+        Checkpoint::from_bytes(&v1, Path::new("old.ckpt")).unwrap(),
+        ck
     );
+    for pos in (28..v1.len()).step_by(5) {
+        let mut b = v1.clone();
+        b[pos] ^= 0x04;
+        let e = parse(&b);
+        assert!(
+            matches!(e, Error::CheckpointChecksum { ref expected, .. } if expected.len() == 16),
+            "flip at {pos}: {e}"
+        );
+    }
+}
+
+#[test]
+fn other_version_and_foreign_files_are_distinct_errors() {
+    for version in [0, FORMAT_VERSION + 1, u32::MAX] {
+        let mut b = sample().to_bytes();
+        b[8..12].copy_from_slice(&version.to_le_bytes());
+        let e = parse(&b);
+        assert!(
+            matches!(e, Error::CheckpointVersion { found, supported, .. }
+                if found == version && supported == FORMAT_VERSION),
+            "{e}"
+        );
+        let msg = e.to_string();
+        assert!(
+            msg.contains("x.ckpt")
+                && msg.contains(&format!("version {version}"))
+                && msg.contains("versions 1 to 2"),
+            "{msg}"
+        );
+    }
     let e = parse(b"PK\x03\x04 this is a zip file, not a checkpoint");
     assert!(matches!(e, Error::NotCheckpoint { .. }), "{e}");
     assert!(e.to_string().contains("x.ckpt"));
@@ -95,7 +173,9 @@ fn a_valid_checksum_over_an_inconsistent_model_is_rejected() {
     let good = bytes.clone();
     let bad = broken.to_bytes();
     assert_eq!(good.len(), bad.len());
-    let diffs: Vec<usize> = (28..good.len()).filter(|&i| good[i] != bad[i]).collect();
+    let diffs: Vec<usize> = (HEADER_LEN..good.len())
+        .filter(|&i| good[i] != bad[i])
+        .collect();
     // Take the weight change but keep the original (inactive) mask bit.
     for &i in &diffs {
         if good[i] == 0 && bad[i] == 1 {
@@ -103,16 +183,13 @@ fn a_valid_checksum_over_an_inconsistent_model_is_rejected() {
         }
         bytes[i] = bad[i];
     }
-    let sum = {
-        let payload = &bytes[28..];
-        payload.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-        })
-    };
-    bytes[20..28].copy_from_slice(&sum.to_le_bytes());
-    let e = parse(&bytes);
-    assert!(matches!(e, Error::CheckpointPayload { .. }), "{e}");
-    assert!(e.to_string().contains("inactive weight"), "{e}");
+    let sum: [u8; 32] = Sha256::digest(&bytes[HEADER_LEN..]).into();
+    bytes[20..HEADER_LEN].copy_from_slice(&sum);
+    for b in [bytes.clone(), as_version_1(&bytes)] {
+        let e = parse(&b);
+        assert!(matches!(e, Error::CheckpointPayload { .. }), "{e}");
+        assert!(e.to_string().contains("inactive weight"), "{e}");
+    }
 }
 
 #[test]

@@ -11,9 +11,10 @@
 use rand::RngCore;
 use rand::seq::SliceRandom;
 
-use super::{LayerView, ParentSplit, ensure_nonempty, fill_smallest};
+use super::groups::{ensure_nonempty, fill_smallest};
+use super::view::{LayerView, ParentSplit};
 use crate::config::StrategyKind;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 pub(super) fn plan(
     view: &LayerView<'_>,
@@ -25,7 +26,7 @@ pub(super) fn plan(
     } else {
         StrategyKind::Clause
     };
-    let clauses = view.clauses_for(kind)?;
+    let clauses = clauses_for(view, kind)?;
     let a = view.alpha;
     let mut is_literal = vec![false; view.mask.ncols()];
     for c in clauses {
@@ -64,4 +65,25 @@ pub(super) fn plan(
             groups
         })
         .collect())
+}
+
+/// The view's clause literals, or an error naming the strategy when the layer has none.
+fn clauses_for<'v>(view: &'v LayerView<'_>, strategy: StrategyKind) -> Result<&'v [Vec<usize>]> {
+    if view.layer != 0 {
+        return Err(Error::config(
+            "strategy",
+            strategy.name(),
+            format!(
+                "clause strategies need input-level clause structure, but layer {} reads hidden neurons",
+                view.layer
+            ),
+        ));
+    }
+    view.clauses.ok_or_else(|| {
+        Error::config(
+            "strategy",
+            strategy.name(),
+            "needs the dataset's clause structure (a Boolean-code task); this dataset has none",
+        )
+    })
 }

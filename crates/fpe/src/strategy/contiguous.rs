@@ -2,7 +2,7 @@
 //! blocks whose sizes differ by at most one (larger blocks first). Deterministic and blind to the
 //! task's structure: a cheap baseline.
 
-use super::{LayerView, ParentSplit};
+use super::view::{LayerView, ParentSplit};
 
 pub(super) fn plan(view: &LayerView<'_>) -> Vec<ParentSplit> {
     let a = view.alpha;

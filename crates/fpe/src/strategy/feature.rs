@@ -13,7 +13,8 @@
 use ndarray::{Array1, Array2, Axis};
 use rand::{Rng, RngCore};
 
-use super::{LayerView, ParentSplit, ensure_nonempty};
+use super::groups::ensure_nonempty;
+use super::view::{LayerView, ParentSplit};
 
 pub(super) fn plan(view: &LayerView<'_>, rng: &mut dyn RngCore) -> Vec<ParentSplit> {
     let groups = balanced_clusters(view, rng);

@@ -7,7 +7,8 @@
 use rand::RngCore;
 use rand::seq::SliceRandom;
 
-use super::{LayerView, ParentSplit, ensure_nonempty};
+use super::groups::ensure_nonempty;
+use super::view::{LayerView, ParentSplit};
 use crate::error::{Error, Result};
 
 pub(super) fn plan(view: &LayerView<'_>, rng: &mut dyn RngCore) -> Result<Vec<ParentSplit>> {

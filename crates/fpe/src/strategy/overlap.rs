@@ -6,7 +6,7 @@
 use rand::RngCore;
 use rand::seq::index::sample;
 
-use super::{LayerView, ParentSplit};
+use super::view::{LayerView, ParentSplit};
 
 pub(super) fn plan(view: &LayerView<'_>, rng: &mut dyn RngCore) -> Vec<ParentSplit> {
     let a = view.alpha;

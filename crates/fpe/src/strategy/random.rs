@@ -4,7 +4,8 @@
 use rand::RngCore;
 use rand::seq::SliceRandom;
 
-use super::{LayerView, ParentSplit, deal};
+use super::groups::deal;
+use super::view::{LayerView, ParentSplit};
 
 pub(super) fn plan(view: &LayerView<'_>, rng: &mut dyn RngCore) -> Vec<ParentSplit> {
     (0..view.mask.nrows())

@@ -4,7 +4,7 @@ use wgpu::util::DeviceExt;
 use wgpu::{Buffer, BufferUsages};
 
 use super::context::GpuContext;
-use crate::device::GpuError;
+use crate::error::GpuError;
 
 /// Usage of every storage buffer: bound in shaders, written from the host, read back.
 const STORAGE: BufferUsages = BufferUsages::STORAGE

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use wgpu::{Backend, Backends, DeviceType};
 
 use super::kernels::Kernels;
-use crate::device::GpuError;
+use crate::error::GpuError;
 
 /// Environment variable naming the adapter to use (a case-insensitive substring of its name),
 /// read by [`GpuContext::shared`] and [`GpuOptions::from_env`].

@@ -1,4 +1,4 @@
-//! Runtime choice of instruction set for the gathered kernel's vector loops.
+//! Runtime choice of instruction set for the gathered kernel's loop nests (SIMD dispatch).
 //!
 //! The workspace compiles for baseline x86-64 (SSE2), where LLVM vectorises the batch loops four
 //! floats wide. On a CPU with AVX2, the same generic loops, compiled a second time inside a
@@ -6,7 +6,7 @@
 //! register blocking. The weight-gradient dot products use explicit AVX2 intrinsics there
 //! ([`dots_avx2`]), because LLVM's vectoriser handles their fixed-order reductions poorly.
 //! Every copy does the same multiplies and adds (never fused) in the same order as the portable
-//! code in [`crate::lanes`], so results are bit-identical on every CPU and with either copy.
+//! code in `kernel::lanes`, so results are bit-identical on every CPU and with either copy.
 //!
 //! This module holds the crate's only `unsafe` code: calling AVX2 code after checking that the
 //! CPU has AVX2, and the unaligned vector loads of [`dots_avx2`] (in bounds by construction).
@@ -71,7 +71,7 @@ unsafe fn run_avx2<V: Vectorised>(v: V) {
 }
 
 /// `out[k] = Σ_b g[b] · x[list[k]·n + b]` with `n = g.len()`, for every `k`, in the lane order
-/// of [`crate::lanes::dots`] (bit-identical to it); four dot products at a time.
+/// of `kernel::lanes::dots` (bit-identical to it); four dot products at a time.
 ///
 /// Only call from code that runs when [`wide`] is true (the `WIDE` copy of a [`Vectorised`]).
 ///
@@ -100,7 +100,7 @@ mod avx2 {
         _mm256_mul_ps, _mm256_setzero_ps,
     };
 
-    use crate::lanes::LANES;
+    use crate::kernel::lanes::LANES;
 
     /// Loads eight floats from `v[at..at + 8]`.
     ///

@@ -1,16 +1,16 @@
 //! The gathered kernel ([`GatheredKernel`]): products whose cost follows the active weights, not
-//! the layer's size. The vector loops live in [`crate::lanes`] (portable) and [`crate::isa`]
-//! (AVX2 dispatch).
+//! the layer's size. The loop nests live in `loops`, built on the portable vector loops of
+//! `kernel::lanes`; `simd` runs them with the best instruction set (AVX2 dispatch).
 
 use std::borrow::Cow;
 
 use ndarray::{Array2, ArrayView2, ArrayViewMut1, ArrayViewMut2};
 
-use crate::isa;
-use crate::kernel::LayerKernel;
+use super::seam::LayerKernel;
 use crate::layer::Layer;
 
 mod loops;
+mod simd;
 
 use loops::{Forward, InputGrad, WeightGrad};
 
@@ -147,8 +147,10 @@ impl GatheredKernel {
     fn forward_fm(&self, layer: &Layer, x: &[f32], z: &mut [f32], rows: usize, relu: bool) {
         let w = weights(layer);
         let b = layer.b.as_slice().expect("bias is contiguous");
-        isa::run(Forward {
-            kernel: self,
+        simd::run(Forward {
+            row_ptr: &self.row_ptr,
+            cols: &self.cols,
+            d_in: self.d_in,
             w: &w,
             b,
             x,
@@ -169,8 +171,10 @@ impl GatheredKernel {
         act: Option<&[f32]>,
     ) {
         let w = weights(layer);
-        isa::run(InputGrad {
-            kernel: self,
+        simd::run(InputGrad {
+            col_ptr: &self.col_ptr,
+            neurons: &self.rows,
+            d_in: self.d_in,
             w: &w,
             gz,
             gx,
@@ -181,8 +185,9 @@ impl GatheredKernel {
 
     /// Packed weight gradient and bias gradient on feature-major storage.
     fn weight_grad_fm(&self, x: &[f32], gz: &[f32], rows: usize, gw: &mut [f32], gb: &mut [f32]) {
-        isa::run(WeightGrad {
-            kernel: self,
+        simd::run(WeightGrad {
+            row_ptr: &self.row_ptr,
+            cols: &self.cols,
             x,
             gz,
             rows,
@@ -342,6 +347,85 @@ impl LayerKernel for GatheredKernel {
                     }
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Array1;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    /// The baseline and AVX2 copies of every loop give the same bits.
+    #[test]
+    fn both_instruction_set_copies_agree_bit_for_bit() {
+        let mut rng = ChaCha8Rng::seed_from_u64(4);
+        for (out, inp, rows) in [(40, 70, 64), (9, 33, 37), (128, 16, 3)] {
+            let w = Array2::from_shape_simple_fn((out, inp), || rng.random_range(-1.0f32..1.0));
+            let b = Array1::from_shape_simple_fn(out, || rng.random_range(-1.0f32..1.0));
+            let m = Array2::from_shape_simple_fn((out, inp), || rng.random_bool(0.4));
+            let layer = Layer::new(w, b, m).unwrap();
+            let k = GatheredKernel::new(&layer);
+            let x: Vec<f32> = (0..inp * rows)
+                .map(|_| rng.random_range(-1.0..1.0))
+                .collect();
+            let gz: Vec<f32> = (0..out * rows)
+                .map(|_| rng.random_range(-1.0..1.0))
+                .collect();
+            let wv = weights(&layer);
+            let bv = layer.b.as_slice().unwrap();
+            let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+            let mut z = [vec![0.0; out * rows], vec![0.0; out * rows]];
+            let mut gx = [vec![0.0; inp * rows], vec![0.0; inp * rows]];
+            let mut gw = [vec![0.0; k.nnz()], vec![0.0; k.nnz()]];
+            let mut gb = [vec![0.0; out], vec![0.0; out]];
+            for (copy, wide) in [(0, false), (1, true)] {
+                let fwd = Forward {
+                    row_ptr: &k.row_ptr,
+                    cols: &k.cols,
+                    d_in: k.d_in,
+                    w: &wv,
+                    b: bv,
+                    x: &x,
+                    z: &mut z[copy],
+                    rows,
+                    relu: true,
+                };
+                let ig = InputGrad {
+                    col_ptr: &k.col_ptr,
+                    neurons: &k.rows,
+                    d_in: k.d_in,
+                    w: &wv,
+                    gz: &gz,
+                    gx: &mut gx[copy],
+                    rows,
+                    act: Some(&x),
+                };
+                let wg = WeightGrad {
+                    row_ptr: &k.row_ptr,
+                    cols: &k.cols,
+                    x: &x,
+                    gz: &gz,
+                    rows,
+                    gw: &mut gw[copy],
+                    gb: &mut gb[copy],
+                };
+                if wide {
+                    simd::run(fwd);
+                    simd::run(ig);
+                    simd::run(wg);
+                } else {
+                    simd::run_baseline(fwd);
+                    simd::run_baseline(ig);
+                    simd::run_baseline(wg);
+                }
+            }
+            assert_eq!(bits(&z[0]), bits(&z[1]), "forward");
+            assert_eq!(bits(&gx[0]), bits(&gx[1]), "input grad");
+            assert_eq!(bits(&gw[0]), bits(&gw[1]), "weight grad");
+            assert_eq!(bits(&gb[0]), bits(&gb[1]), "bias grad");
         }
     }
 }

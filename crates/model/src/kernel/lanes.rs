@@ -6,14 +6,14 @@
 //! instruction sets or call sites, and the independent lanes let LLVM vectorise the loop.
 //!
 //! Every function here is `#[inline(always)]` so that it is compiled into its caller, which may
-//! be an AVX2 copy (see [`crate::isa`]); each computes the same values, in the same order, in
+//! be an AVX2 copy (see `kernel::gathered::simd`); each computes the same values, in the same order, in
 //! every copy.
 
 /// Number of independent accumulators of a reduction.
 pub(crate) const LANES: usize = 16;
 
 /// Batch length that [`combine`] specialises for (a full training chunk).
-const CONST_ROWS: usize = crate::backprop::CHUNK_ROWS;
+const CONST_ROWS: usize = super::consts::CHUNK_ROWS;
 
 /// Adds the lanes in the fixed tree.
 #[inline(always)]
