@@ -4,9 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::knobs::Knobs;
 use crate::bench;
 use crate::data_cmd;
+use crate::knobs::Knobs;
 
 /// Fixed Parameter Expansion: expand neurons, not parameters.
 ///

@@ -156,7 +156,7 @@ pub(crate) fn load(
 ) -> Result<Experiment> {
     let mut overrides = knobs.overrides()?;
     match config {
-        Some(p) => Experiment::load(p, quick, &overrides),
+        Some(p) => Ok(Experiment::load(p, quick, &overrides)?),
         None => {
             let task = knobs
                 .task
@@ -166,12 +166,12 @@ pub(crate) fn load(
                 let path = default_embeddings(data_dir)?.display().to_string();
                 overrides.insert("task.path".into(), toml::Value::String(path));
             }
-            Experiment::from_table(
+            Ok(Experiment::from_table(
                 default_run_table(task),
                 quick,
                 &overrides,
                 std::path::Path::new("."),
-            )
+            )?)
         }
     }
 }

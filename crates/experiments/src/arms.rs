@@ -1,6 +1,6 @@
 //! The arms of an experiment (SPEC §5 controls and baselines, §6 dynamic sparsity).
 
-use anyhow::{Result, bail};
+use crate::error::{Result, invalid};
 use fpe::StrategyKind;
 
 /// One arm: how the model is trained after (or instead of) the shared warm-up.
@@ -42,7 +42,7 @@ impl Arm {
         }
         match StrategyKind::parse(s) {
             Ok(k) => Ok(Arm::Expand(k)),
-            Err(_) => bail!("unknown arm `{s}`: allowed arms are {}", Arm::allowed()),
+            Err(_) => invalid!("unknown arm `{s}`: allowed arms are {}", Arm::allowed()),
         }
     }
 

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use anyhow::{Context, Result, bail};
+use crate::error::{Context, Result, invalid};
 
 use crate::experiment::{Experiment, RunOptions};
 use crate::results::{RunRow, UnitResult, read_units, sorted_rows, write_csv};
@@ -108,7 +108,7 @@ pub fn collect(exp: &Experiment, opts: &RunOptions) -> Result<CollectOutcome> {
     refuse_unsplittable(exp, "--collect")?;
     let dir = opts.out.join(&exp.cfg.name);
     if !dir.join("units").is_dir() {
-        bail!(
+        invalid!(
             "--collect: {} holds no units/ directory: run the shards first \
              (`fpe sweep CONFIG --out {} --shard I/N`)",
             dir.display(),

@@ -9,7 +9,7 @@
 
 use std::path::Path;
 
-use anyhow::Result;
+use crate::error::{Error, Result};
 use fpe::{ExpansionConfig, StrategyKind};
 use fpe_datasets::{Stream, rng_for};
 use fpe_model::MlpConfig;
@@ -54,12 +54,13 @@ pub fn run(exp: &Experiment, dir: &Path) -> Result<ExperimentOutcome> {
     let mut rows = Vec::new();
     for &k in &c.literals {
         for &alpha in &c.alphas {
-            anyhow::ensure!(
-                2 * k <= c.inputs,
-                "collisions: 2k = {} exceeds inputs = {}",
-                2 * k,
-                c.inputs
-            );
+            if 2 * k > c.inputs {
+                return Err(Error::Invalid(format!(
+                    "collisions: 2k = {} exceeds inputs = {}",
+                    2 * k,
+                    c.inputs
+                )));
+            }
             let mut rng = rng_for(seed ^ ((k as u64) << 32) ^ alpha as u64, Stream::Split);
             let mlp = MlpConfig {
                 d_in: c.inputs,

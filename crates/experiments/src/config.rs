@@ -26,7 +26,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, anyhow, bail};
+use crate::error::{Context, Error, Result, invalid};
 use fpe::{DynamicConfig, ExpansionConfig};
 use fpe_datasets::{BooleanCodeConfig, EmbeddingConfig, Encoding, OutputKind, Sampling};
 use fpe_model::{KernelPolicy, OptimizerConfig};
@@ -283,7 +283,7 @@ pub fn validate_name(name: &str) -> Result<()> {
         || name.contains(['/', '\\', '\0'])
         || Path::new(name).is_absolute();
     if bad {
-        bail!(
+        invalid!(
             "`name` = {name:?}: the name becomes a directory under --out, so it must be a single \
              plain name such as \"e1_headline\" (not empty, not `.` or `..`, no `/` or `\\`)"
         );
@@ -297,9 +297,9 @@ fn located<T: serde::de::DeserializeOwned>(table: toml::Table, prefix: &str) -> 
         let path = e.path().to_string();
         let inner: toml::de::Error = e.into_inner();
         if path == "." {
-            anyhow!("{}", inner.message())
+            Error::Invalid(inner.message().to_string())
         } else {
-            anyhow!("`{prefix}{path}`: {}", inner.message())
+            Error::Invalid(format!("`{prefix}{path}`: {}", inner.message()))
         }
     })
 }
@@ -361,33 +361,33 @@ impl ExperimentConfig {
     pub fn validate(&self) -> Result<()> {
         validate_name(&self.name)?;
         if self.seeds.is_empty() {
-            bail!("`seeds` is empty: give at least one seed, e.g. seeds = [0, 1, 2]");
+            invalid!("`seeds` is empty: give at least one seed, e.g. seeds = [0, 1, 2]");
         }
         if self.kind == ExperimentKind::Train {
             if self.arms.is_empty() {
-                bail!("`arms` is empty: allowed arms are {}", Arm::allowed());
+                invalid!("`arms` is empty: allowed arms are {}", Arm::allowed());
             }
             for (i, a) in self.arms.iter().enumerate() {
                 Arm::parse(a)?;
                 if self.arms[..i].contains(a) {
-                    bail!(
+                    invalid!(
                         "`arms` names `{a}` twice: each arm runs once per seed; remove the duplicate"
                     );
                 }
             }
         }
         if self.model.hidden.is_empty() || self.model.hidden.contains(&0) {
-            bail!(
+            invalid!(
                 "`model.hidden` = {:?}: give one or more positive hidden widths",
                 self.model.hidden
             );
         }
         if self.train.batch_size == 0 {
-            bail!("`train.batch_size` = 0: must be at least 1");
+            invalid!("`train.batch_size` = 0: must be at least 1");
         }
         if let Some(f) = self.train.split_fraction {
             if !(0.0..=1.0).contains(&f) {
-                bail!("`train.split_fraction` = {f}: must be in [0, 1]");
+                invalid!("`train.split_fraction` = {f}: must be in [0, 1]");
             }
         }
         self.train
@@ -395,7 +395,7 @@ impl ExperimentConfig {
             .validate()
             .context("`train.optimizer`")?;
         if self.expansion.alpha < 2 {
-            bail!(
+            invalid!(
                 "`expansion.alpha` = {}: the expansion factor must be at least 2",
                 self.expansion.alpha
             );
@@ -406,14 +406,14 @@ impl ExperimentConfig {
             .iter()
             .find(|&&l| l >= self.model.hidden.len())
         {
-            bail!(
+            invalid!(
                 "`expansion.layers` names layer {l}, but `model.hidden` has {} hidden layer(s) (indices 0..{})",
                 self.model.hidden.len(),
                 self.model.hidden.len()
             );
         }
         if !(self.metrics.tau > 0.0 && self.metrics.tau <= 1.0) {
-            bail!("`metrics.tau` = {}: must be in (0, 1]", self.metrics.tau);
+            invalid!("`metrics.tau` = {}: must be in (0, 1]", self.metrics.tau);
         }
         match &self.task {
             TaskConfig::Boolean(b) => b.generator().validate().context("`task`")?,
@@ -421,11 +421,11 @@ impl ExperimentConfig {
         }
         for (key, values) in &self.grid {
             if !values.is_array() || values.as_array().is_some_and(Vec::is_empty) {
-                bail!("`grid.\"{key}\"` must be a non-empty list of values");
+                invalid!("`grid.\"{key}\"` must be a non-empty list of values");
             }
         }
         if self.grid_settings().is_none_or(|n| n > MAX_SETTINGS) {
-            bail!(
+            invalid!(
                 "`grid` expands to more than {MAX_SETTINGS} settings: split the sweep into \
                  several configs"
             );
@@ -434,7 +434,7 @@ impl ExperimentConfig {
             .grid_settings()
             .and_then(|n| n.checked_mul(self.seeds.len()));
         if units.is_none_or(|n| n > MAX_UNITS) {
-            bail!(
+            invalid!(
                 "`grid` × `seeds` is {} units (settings × seeds), more than {MAX_UNITS}: use fewer \
                  seeds or split the sweep into several configs",
                 units.map_or_else(|| "too many".to_string(), |n| n.to_string())

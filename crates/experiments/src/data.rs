@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use anyhow::{Context, Result};
+use crate::error::{Context, Result};
 use fpe_datasets::{Dataset, EmbeddingConfig};
 
 use crate::config::{ExperimentConfig, TaskConfig};

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::{Context, Result};
+use crate::error::{Context, Result};
 
 use crate::config::{ExperimentConfig, apply_overrides, config_dir, set_path};
 use crate::identity::unit_hash;

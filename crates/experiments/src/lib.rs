@@ -11,6 +11,7 @@ pub mod collect;
 pub mod collisions;
 pub mod config;
 pub mod data;
+pub mod error;
 pub mod experiment;
 pub mod identity;
 pub mod lock;
@@ -28,3 +29,5 @@ pub mod shard_record;
 pub mod slurm;
 pub mod sweep;
 pub mod units;
+
+pub use error::{Error, Result};

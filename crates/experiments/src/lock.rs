@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime};
 
-use anyhow::{Context, Result, bail};
+use crate::error::{Context, Error, Result};
 
 use crate::shard::Shard;
 
@@ -77,12 +77,12 @@ fn live_holder(path: &Path) -> Option<(u32, String)> {
     live.then_some((pid, host))
 }
 
-fn in_use(what: &str, path: &Path, (pid, host): (u32, String)) -> anyhow::Error {
-    anyhow::anyhow!(
+fn in_use(what: &str, path: &Path, (pid, host): (u32, String)) -> Error {
+    Error::Busy(format!(
         "{what} is in use by another fpe process (PID {pid} on {host}); wait for it to finish or \
          stop it. If that process is not fpe, delete {}",
         path.display()
-    )
+    ))
 }
 
 /// The lock file of `shard` in `dir`.
@@ -118,11 +118,11 @@ impl DirLock {
     pub fn acquire(dir: &Path) -> Result<Self> {
         let lock = Self::take(&dir.join(".lock"), &dir.display().to_string())?;
         if let Some((shard, pid, host)) = live_shards(dir).into_iter().next() {
-            bail!(
+            return Err(Error::Busy(format!(
                 "{} is in use by a sharded sweep (shard {shard}: PID {pid} on {host}); wait for \
                  the shards to finish, or run more shards instead of a plain sweep",
                 dir.display()
-            );
+            )));
         }
         Ok(lock)
     }
@@ -221,7 +221,10 @@ impl DirLock {
                 Err(e) => return Err(e).with_context(|| format!("creating {}", path.display())),
             }
         }
-        bail!("could not take the lock {}", path.display())
+        Err(Error::Busy(format!(
+            "could not take the lock {}",
+            path.display()
+        )))
     }
 }
 

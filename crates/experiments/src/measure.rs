@@ -1,6 +1,6 @@
 //! The metric report (fpe-metrics) of a trained model's first layer, into a result row.
 
-use anyhow::{Context, Result};
+use crate::error::{Context, Result};
 use fpe_datasets::Dataset;
 use fpe_metrics::{MetricReport, ReportInput};
 use fpe_model::Mlp;

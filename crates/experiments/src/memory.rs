@@ -15,7 +15,7 @@
 //! now (`MemAvailable` in `/proc/meminfo`, lowered by a cgroup `memory.max`); where neither can
 //! be read, nothing is refused.
 
-use anyhow::{Result, bail};
+use crate::error::{Result, invalid};
 
 const GIB: f64 = (1u64 << 30) as f64;
 
@@ -77,7 +77,7 @@ impl MemoryEstimate {
         };
         let need = self.total() * workers.max(1) as f64;
         if need > avail as f64 {
-            bail!(
+            invalid!(
                 "this config needs about {} ({} unit(s) in parallel × [data {}, models {}, \
                  activations {}]) but only {} of memory is available: reduce \
                  `task.train_size`/`task.test_size`, `model.hidden`, `expansion.alpha` or the \

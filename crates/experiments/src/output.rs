@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use anyhow::{Result, bail};
+use crate::error::{Result, invalid};
 
 /// Whether `a` and `b` name the same existing file (same device and inode on Unix, same
 /// canonical path elsewhere).
@@ -29,20 +29,20 @@ fn same_file(a: &Path, b: &Path) -> bool {
 /// Each refusal names the flag, the path and what to do instead.
 pub fn check_output(path: &Path, flag: &str, force: bool, inputs: &[&Path]) -> Result<()> {
     if let Some(input) = inputs.iter().find(|i| same_file(path, i)) {
-        bail!(
+        invalid!(
             "{flag} {}: this is the input file {}; writing it would destroy the input: choose another path",
             path.display(),
             input.display()
         );
     }
     if let Some(kind) = fpe_model::non_regular_kind(path) {
-        bail!(
+        invalid!(
             "{flag} {}: refusing to replace a {kind} with a regular file; choose a regular file path",
             path.display()
         );
     }
     if path.exists() && !force {
-        bail!(
+        invalid!(
             "{flag} {}: the file exists; pass --force to overwrite it",
             path.display()
         );

@@ -1,7 +1,7 @@
 //! Overrides of config fields before validation: a dotted path (`train.warmup_epochs`) set in a
 //! TOML table, as `--quick` tables and command-line flags apply them.
 
-use anyhow::{Result, anyhow};
+use crate::error::{Error, Result};
 
 /// Sets `value` at the dotted `path` of `table` (`"train.warmup_epochs"`), creating tables.
 ///
@@ -9,14 +9,16 @@ use anyhow::{Result, anyhow};
 /// If an intermediate key holds a non-table value.
 pub fn set_path(table: &mut toml::Table, path: &str, value: toml::Value) -> Result<()> {
     let mut parts: Vec<&str> = path.split('.').collect();
-    let last = parts.pop().ok_or_else(|| anyhow!("empty override path"))?;
+    let last = parts
+        .pop()
+        .ok_or_else(|| Error::Invalid("empty override path".into()))?;
     let mut cur = table;
     for p in parts {
         cur = cur
             .entry(p.to_string())
             .or_insert_with(|| toml::Value::Table(toml::Table::new()))
             .as_table_mut()
-            .ok_or_else(|| anyhow!("`{path}`: `{p}` is not a table"))?;
+            .ok_or_else(|| Error::Invalid(format!("`{path}`: `{p}` is not a table")))?;
     }
     cur.insert(last.to_string(), value);
     Ok(())
@@ -38,7 +40,7 @@ pub fn apply_overrides(table: &mut toml::Table, overrides: &toml::Table) -> Resu
                         .entry("grid")
                         .or_insert_with(|| toml::Value::Table(toml::Table::new()))
                         .as_table_mut()
-                        .ok_or_else(|| anyhow!("`grid` is not a table"))?;
+                        .ok_or_else(|| Error::Invalid("`grid` is not a table".into()))?;
                     grid.insert(axis.clone(), values.clone());
                 }
             }

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
+use crate::error::{Context, Error, Result, invalid};
 
 use crate::config::ExperimentKind;
 use crate::data::DataCache;
@@ -48,7 +48,7 @@ pub fn data_dir(given: Option<&Path>) -> Result<PathBuf> {
     };
     if let Some((dir, from)) = explicit {
         if !dir.join("experiments").is_dir() {
-            bail!("{from} {}: no experiments/ folder in it", dir.display());
+            invalid!("{from} {}: no experiments/ folder in it", dir.display());
         }
         return Ok(dir);
     }
@@ -62,11 +62,11 @@ pub fn data_dir(given: Option<&Path>) -> Result<PathBuf> {
         .cloned()
         .ok_or_else(|| {
             let list: Vec<String> = looked.iter().map(|p| p.display().to_string()).collect();
-            anyhow::anyhow!(
+            Error::Invalid(format!(
                 "no data directory with an experiments/ folder at any of: {}; pass --data-dir \
                  PATH (the data/ folder of a clone) or set {DATA_DIR_ENV}",
                 list.join(", ")
-            )
+            ))
         })
 }
 
@@ -116,7 +116,7 @@ pub fn select(dir: &Path, only: &[String]) -> Result<Vec<PathBuf>> {
             })
             .collect();
         if matched.is_empty() {
-            bail!(
+            invalid!(
                 "--only {id}: no config `{prefix}*.toml` in {}",
                 dir.display()
             );

@@ -15,7 +15,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use crate::error::{Context, Error, Result};
 use fpe::{
     DropConnect, DynamicConfig, DynamicMethod, DynamicSparsity, ExpansionConfig, StrategyKind,
 };
@@ -132,7 +132,7 @@ pub fn run_unit(input: &UnitInput<'_>) -> Result<Vec<RunRow>> {
         row.seed = seed;
         row.arm = arm.name().to_string();
         let outcome = match (&warm_result, arm.uses_warmup()) {
-            (Err(e), true) => Err(anyhow::anyhow!("warm-up failed: {e}")),
+            (Err(e), true) => Err(Error::Training(format!("warm-up failed: {e}"))),
             _ => run_arm(
                 arm,
                 input.device,

@@ -15,7 +15,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use anyhow::{Context, Result, bail};
+use crate::error::{Context, Error, Result, invalid};
 
 use crate::experiment::Experiment;
 use crate::units::plan;
@@ -127,13 +127,13 @@ impl SlurmJob {
     /// A zero count, more tasks than units, or a value with whitespace, naming the flag.
     pub fn validate(&self) -> Result<()> {
         if self.cpus == 0 {
-            bail!("--cpus 0: each task needs at least 1 CPU");
+            invalid!("--cpus 0: each task needs at least 1 CPU");
         }
         if self.array_size == 0 {
-            bail!("--array-size 0: give at least 1 task");
+            invalid!("--array-size 0: give at least 1 task");
         }
         if self.array_size > self.units {
-            bail!(
+            invalid!(
                 "--array-size {}: the sweep `{}` has only {} unit(s), so at most {} task(s) have \
                  work",
                 self.array_size,
@@ -143,7 +143,7 @@ impl SlurmJob {
             );
         }
         if self.array_size > MAX_ARRAY_SIZE {
-            bail!(
+            invalid!(
                 "--array-size {}: Slurm's default MaxArraySize allows at most {MAX_ARRAY_SIZE} \
                  tasks; give fewer (each task runs several units)",
                 self.array_size
@@ -151,7 +151,7 @@ impl SlurmJob {
         }
         let plain = |flag: &str, v: &str| -> Result<()> {
             if v.is_empty() || v.chars().any(|c| c.is_whitespace() || c == '%') {
-                bail!("{flag} `{v}`: must be non-empty, without spaces or `%`");
+                invalid!("{flag} `{v}`: must be non-empty, without spaces or `%`");
             }
             Ok(())
         };
@@ -164,12 +164,12 @@ impl SlurmJob {
                 .chars()
                 .all(|c| c.is_ascii_digit() || c == ':' || c == '-')
             {
-                bail!("--time `{t}`: use Slurm's format, e.g. 30, 2:00:00 or 1-00:00:00");
+                invalid!("--time `{t}`: use Slurm's format, e.g. 30, 2:00:00 or 1-00:00:00");
             }
         }
         for o in &self.sbatch_options {
             if !o.starts_with('-') || o.contains(['\n', '\r']) {
-                bail!("--sbatch-option `{o}`: give one sbatch option, e.g. --mem=4G");
+                invalid!("--sbatch-option `{o}`: give one sbatch option, e.g. --mem=4G");
             }
         }
         plain("--out", &path_text(&self.log_dir()))
@@ -299,28 +299,28 @@ pub fn parse_job_id(stdout: &str) -> Result<String> {
         .and_then(|l| l.split(';').next())
         .unwrap_or_default();
     if id.is_empty() || !id.chars().all(|c| c.is_ascii_digit()) {
-        bail!(
+        return Err(Error::Slurm(format!(
             "sbatch --parsable printed `{}`, not a job id",
             stdout.trim()
-        );
+        )));
     }
     Ok(id.to_string())
 }
 
 fn sbatch(args: &[String]) -> Result<String> {
     let out = Command::new("sbatch").args(args).output().map_err(|e| {
-        anyhow::anyhow!(
+        Error::Slurm(format!(
             "running sbatch: {e}; run `fpe slurm --submit` where Slurm's client commands are \
              installed (a login node), or submit the written scripts yourself"
-        )
+        ))
     })?;
     if !out.status.success() {
-        bail!(
+        return Err(Error::Slurm(format!(
             "sbatch {} failed ({}): {}",
             args.join(" "),
             out.status,
             String::from_utf8_lossy(&out.stderr).trim()
-        );
+        )));
     }
     parse_job_id(&String::from_utf8_lossy(&out.stdout))
 }

@@ -25,7 +25,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
+use crate::error::{Context, Error, Result};
 use rayon::prelude::*;
 
 use crate::config::ExperimentKind;
@@ -80,13 +80,11 @@ const NOT_STARTED: &str = "not started: an earlier write failed";
 
 /// Whether `e` is a failed file write (disk full, unwritable directory), after which no other
 /// unit should start.
-fn is_write_error(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        matches!(
-            c.downcast_ref::<fpe_model::Error>(),
-            Some(fpe_model::Error::Io { .. })
-        )
-    })
+fn is_write_error(e: &Error) -> bool {
+    matches!(
+        e.root(),
+        Error::Model(fpe_model::Error::Io { .. }) | Error::Io(_)
+    )
 }
 
 /// Runs (or resumes) an experiment.
@@ -225,7 +223,7 @@ fn run_units(
         .par_iter()
         .map(|(si, seed, hash)| {
             if write_failed.load(Ordering::SeqCst) {
-                bail!(NOT_STARTED);
+                return Err(Error::UnitsFailed(NOT_STARTED.to_string()));
             }
             let outcome = run_one(si, seed, hash);
             if outcome.as_ref().is_err_and(is_write_error) {
@@ -268,7 +266,7 @@ fn run_units(
                 pending.len() - errors.len() + skipped
             ));
         }
-        bail!(msg);
+        return Err(Error::UnitsFailed(msg));
     }
     let wanted: std::collections::HashSet<&str> =
         units.iter().map(|(_, _, h)| h.as_str()).collect();

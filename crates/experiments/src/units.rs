@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result, bail};
+use crate::error::{Context, Result, invalid};
 use serde::Serialize;
 
 use crate::config::{ExperimentConfig, ExperimentKind};
@@ -29,7 +29,7 @@ pub(crate) fn write_resolved_config(exp: &Experiment, dir: &Path) -> Result<()> 
 /// Sharding needs units; a `collisions` experiment is one computation without them.
 pub(crate) fn refuse_unsplittable(exp: &Experiment, flag: &str) -> Result<()> {
     if exp.cfg.kind == ExperimentKind::Collisions {
-        bail!(
+        invalid!(
             "{flag}: experiment `{}` has `kind = \"collisions\"`, a single computation without \
              units to split; run it with a plain `fpe sweep` (it takes seconds)",
             exp.cfg.name

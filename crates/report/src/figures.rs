@@ -13,7 +13,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use anyhow::Result;
+use crate::error::Result;
 use plotters::style::RGBColor;
 
 use super::load::ExperimentData;

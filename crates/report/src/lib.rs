@@ -24,6 +24,7 @@ mod calibration;
 mod choices;
 mod derived;
 mod document;
+mod error;
 mod figures;
 mod inference;
 pub(crate) mod load;
@@ -40,7 +41,7 @@ mod tests;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use anyhow::Result;
+pub use crate::error::{Error, Result};
 
 use self::derived::{E6_DIR, fold_table};
 use self::load::ExperimentData;
@@ -149,8 +150,8 @@ pub fn build(out: &Path) -> Result<Vec<ClaimRow>> {
 }
 
 /// A note for a plot that failed, with the fix for the usual cause (no font).
-fn plot_failure(what: &str, err: &anyhow::Error) -> String {
-    let text = format!("{err:#}");
+fn plot_failure(what: &str, err: &Error) -> String {
+    let text = err.to_string();
     let hint = if text.contains("Font") || text.contains("font") {
         " — install a font (e.g. `apt-get install fonts-dejavu-core`, see `scripts/setup.sh`) and run `fpe report` again"
     } else {

@@ -10,7 +10,9 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use anyhow::{Context, Result};
+use fpe_experiments::error::Context;
+
+use crate::error::{Error, Result};
 
 use fpe_experiments::collisions::CollisionRow;
 use fpe_experiments::results::{CSV_COLUMNS, RunRow, UnitResult};
@@ -172,7 +174,7 @@ pub(crate) fn load(dir: &Path) -> Result<ExperimentData> {
     let coll = dir.join("collisions.json");
     if coll.is_file() {
         match std::fs::read_to_string(&coll)
-            .map_err(anyhow::Error::from)
+            .map_err(Error::from)
             .and_then(|t| Ok(serde_json::from_str::<Vec<CollisionRow>>(&t)?))
         {
             Ok(rows) => data.collisions = Some(rows),
@@ -205,7 +207,7 @@ fn read_unit_rows(
     let mut units = Vec::new();
     for p in &paths {
         match std::fs::read_to_string(p)
-            .map_err(anyhow::Error::from)
+            .map_err(Error::from)
             .and_then(|t| Ok(serde_json::from_str::<UnitResult>(&t)?))
         {
             Ok(unit) => units.push(Unit {

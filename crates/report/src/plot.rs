@@ -4,7 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, anyhow};
+use fpe_experiments::error::Context;
+
+use crate::error::{Error, Result};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -221,7 +223,8 @@ impl Chart {
         {
             let root = SVGBackend::with_string(&mut svg, self.size()).into_drawing_area();
             self.draw(&root, &pts)?;
-            root.present().map_err(|e| anyhow!("{stem}.svg: {e}"))?;
+            root.present()
+                .map_err(|e| Error::Plot(format!("{stem}.svg: {e}")))?;
         }
         write(&dir.join(format!("{stem}.svg")), &svg)?;
         // The bitmap backend encodes by file extension: render to a temporary PNG, then move its
@@ -231,11 +234,12 @@ impl Chart {
         let drawn = (|| -> Result<()> {
             let root = BitMapBackend::new(&tmp, self.size()).into_drawing_area();
             self.draw(&root, &pts)?;
-            root.present().map_err(|e| anyhow!("{stem}.png: {e}"))?;
+            root.present()
+                .map_err(|e| Error::Plot(format!("{stem}.png: {e}")))?;
             Ok(())
         })();
         let bytes = drawn.and_then(|()| {
-            std::fs::read(&tmp).with_context(|| format!("reading {}", tmp.display()))
+            Ok(std::fs::read(&tmp).with_context(|| format!("reading {}", tmp.display()))?)
         });
         let _ = std::fs::remove_file(&tmp);
         fpe_model::write_atomic(&png, &bytes?)
@@ -248,8 +252,9 @@ impl Chart {
         root: &DrawingArea<DB, Shift>,
         pts: &[Vec<Pt>],
     ) -> Result<()> {
-        let err =
-            |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow!("plotting `{}`: {e}", self.title);
+        let err = |e: DrawingAreaErrorKind<DB::ErrorType>| {
+            Error::Plot(format!("plotting `{}`: {e}", self.title))
+        };
         root.fill(&WHITE).map_err(err)?;
         let all = pts.iter().flatten();
         let xs: Vec<f64> = all.clone().map(|p| p.0).collect();

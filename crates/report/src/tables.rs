@@ -3,7 +3,9 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use fpe_experiments::error::Context;
+
+use crate::error::Result;
 
 use super::load::ExperimentData;
 use super::paired::{acc_interval, gain_interval};
@@ -16,7 +18,8 @@ pub(crate) fn write(path: &Path, text: &str) -> Result<()> {
             .with_context(|| format!("creating {}", parent.display()))?;
     }
     fpe_model::write_atomic(path, text.as_bytes())
-        .with_context(|| format!("writing {}", path.display()))
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
 }
 
 /// A number with up to four significant decimals, `–` if missing.
