@@ -4,6 +4,9 @@
 # `fpe report` (plotters links fontconfig/freetype at build time and needs a font at run time), the
 # `just` command runner, numpy/h5py for the Python interop tests, and the Vulkan loader with Mesa's
 # CPU Vulkan driver lavapipe, on which the optional GPU backend's tests run without a GPU.
+# For the Python bindings (crates/python): Debian's python3 with numpy, pytest, venv and the CPU
+# PyTorch 1.13 from apt (PyPI's torch wheel is 3 GB), and a venv of it that sees those packages
+# (crates/python/target/venv) with maturin from PyPI; crates/python/tests/run.sh uses it.
 # Idempotent: does nothing that is already done. Needs root (or sudo) for apt.
 set -euo pipefail
 
@@ -18,6 +21,10 @@ fi
 if ! compgen -G '/usr/share/vulkan/icd.d/lvp_icd*.json' >/dev/null \
     || ! compgen -G '/usr/lib/*/libvulkan.so.1' >/dev/null; then
     need_apt+=(mesa-vulkan-drivers libvulkan1)
+fi
+# The Python bindings' tests run on Debian's python3, for which apt has a CPU PyTorch.
+if ! { /usr/bin/python3 -c "import numpy, pytest, torch" && dpkg -s python3-venv; } >/dev/null 2>&1; then
+    need_apt+=(python3 python3-numpy python3-pytest python3-torch python3-venv)
 fi
 if ((${#need_apt[@]})); then
     SUDO=""
@@ -38,4 +45,13 @@ fi
 
 python3 -c "import numpy, h5py" 2>/dev/null || python3 -m pip install -q numpy h5py 2>/dev/null \
     || echo "setup: numpy/h5py not installed; the Python interop tests will say they skip" >&2
+
+# A venv of Debian's python3 (with its apt packages) holding maturin, for crates/python/tests/run.sh.
+py_venv="$(cd "$(dirname "$0")/.." && pwd)/crates/python/target/venv"
+if [[ ! -x $py_venv/bin/maturin ]]; then
+    echo "setup: creating $py_venv (Debian python3 + maturin) for the Python bindings" >&2
+    { /usr/bin/python3 -m venv --system-site-packages "$py_venv" \
+        && "$py_venv/bin/python" -m pip install -q "maturin>=1.9.4,<2"; } \
+        || echo "setup: the Python venv could not be made; crates/python/tests/run.sh will fail" >&2
+fi
 exit 0

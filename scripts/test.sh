@@ -28,6 +28,10 @@ rm -r "$examples_out"
 # tests fail when no adapter is found, unless FPE_GPU_TESTS=skip is set.
 cargo clippy -p fpe-model -p fpe-experiments -p fpe-tools --features gpu --all-targets -- -D warnings
 cargo test -p fpe-model --features gpu --lib --test gpu
+# The Python bindings (crates/python, their own cargo workspace): rustfmt, clippy, `pip install
+# ./crates/python` into the venv scripts/setup.sh made (Debian's python3 with apt's CPU PyTorch),
+# then the pytest suite, in which a missing torch or any skipped test is a failure.
+bash crates/python/tests/run.sh
 # `fpe slurm` on a real one-node Slurm cluster (installs slurm and munge as root; skipped, saying
 # so, for other users).
 bash tests/slurm/run.sh
