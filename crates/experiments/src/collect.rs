@@ -97,8 +97,9 @@ impl CollectOutcome {
     }
 }
 
-/// Gathers the unit files of a (sharded) sweep into `results.csv`, exactly as [`run_experiment`]
-/// builds it, and lists the units still missing with what the shard records say about them.
+/// Gathers the unit files of a (sharded) sweep into `results.csv`, exactly as
+/// [`run_experiment`](crate::sweep::run_experiment) builds it, and lists the units still missing
+/// with what the shard records say about them.
 /// `results.csv` holds the present units even when some are missing.
 ///
 /// # Errors

@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::shard::Shard;
 
-/// What one shard did, kept in `DIR/shards/I-of-N.json` for [`collect`] to report on.
+/// What one shard did, kept in `DIR/shards/I-of-N.json` for
+/// [`collect`](crate::collect::collect) to report on.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ShardRecord {
     /// `I/N`.
