@@ -21,8 +21,8 @@ use fpe::{
 };
 use fpe_datasets::{Dataset, Stream, Targets, rng_for};
 use fpe_model::{
-    Checkpoint, Device, KernelPolicy, Mlp, MlpConfig, Optimizer, TargetsRef, TrainHooks, Trainer,
-    evaluate,
+    Checkpoint, Device, EpochLoss, KernelPolicy, Mlp, MlpConfig, Optimizer, TargetsRef, TrainHooks,
+    Trainer, evaluate,
 };
 use rand_chacha::ChaCha8Rng;
 
@@ -55,7 +55,20 @@ fn targets(t: &Targets) -> TargetsRef<'_> {
 }
 
 fn clone_trainer(t: &Trainer, kernel: KernelPolicy) -> Trainer {
-    Trainer::from_parts(t.mlp.clone(), t.opt.clone(), t.epoch, t.step, kernel)
+    last_loss_only(Trainer::from_parts(
+        t.mlp.clone(),
+        t.opt.clone(),
+        t.epoch,
+        t.step,
+        kernel,
+    ))
+}
+
+/// Units use only the last epoch's training loss, so the others skip computing it (results are
+/// bit-identical; see [`EpochLoss`]).
+fn last_loss_only(mut t: Trainer) -> Trainer {
+    t.epoch_loss = EpochLoss::Last;
+    t
 }
 
 /// A run whose final mean training loss exceeds this many times the chance-level loss is
@@ -107,7 +120,7 @@ pub fn run_unit(input: &UnitInput<'_>) -> Result<Vec<RunRow>> {
         .init(&mut rng_for(seed, Stream::Init))
         .context("initialising the model")?;
     let mut batch_rng = rng_for(seed, Stream::Batches);
-    let mut warm = Trainer::new(mlp, cfg.train.optimizer, kernel)?;
+    let mut warm = last_loss_only(Trainer::new(mlp, cfg.train.optimizer, kernel)?);
     let warm_result = if arms.iter().any(Arm::uses_warmup) && warm_epochs > 0 {
         input
             .device
@@ -266,7 +279,7 @@ fn run_arm(
             } else {
                 fpe::wide_sparse_scratch(mcfg, alpha, &mut init)?
             };
-            let mut t = Trainer::new(mlp, cfg.train.optimizer, kernel)?;
+            let mut t = last_loss_only(Trainer::new(mlp, cfg.train.optimizer, kernel)?);
             let mut rng = rng_for(seed, Stream::Batches);
             let loss = plain(&mut t, warm_epochs + after_epochs, &mut rng)?;
             Ok((t, 1, 0, loss))
@@ -298,13 +311,13 @@ fn expanded(
         Some(s) => Optimizer::with_state(cfg.train.optimizer, s, &out.mlp)?,
         None => Optimizer::new(cfg.train.optimizer, &out.mlp)?,
     };
-    Ok(Trainer::from_parts(
+    Ok(last_loss_only(Trainer::from_parts(
         out.mlp,
         opt,
         warm.epoch,
         warm.step,
         cfg.train.kernel,
-    ))
+    )))
 }
 
 fn fill_row(

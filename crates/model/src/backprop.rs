@@ -17,7 +17,7 @@ use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, Zip, s};
 use rayon::prelude::*;
 
 use crate::kernel::{CHUNK_ROWS, KernelPolicy, LayerKernel};
-use crate::loss::{TargetsRef, loss_sum_and_grad, loss_terms};
+use crate::loss::{TargetsRef, loss_sum_and_grad, loss_sum_and_grad_if, loss_terms};
 use crate::mlp::Mlp;
 
 /// Gradients of the mean loss with respect to every weight and bias.
@@ -74,6 +74,8 @@ enum GradBuf {
 struct ChunkBuf {
     loss: f64,
     xt: Vec<f32>,
+    /// Row-major copy of a hidden layer's input, for kernels whose weight gradient wants it.
+    rm: Vec<f32>,
     acts: Vec<Vec<f32>>,
     deltas: Vec<Vec<f32>>,
     gw: Vec<GradBuf>,
@@ -88,9 +90,19 @@ impl ChunkBuf {
         } else {
             0
         };
+        let rm_len = mlp
+            .layers()
+            .iter()
+            .zip(kernels)
+            .skip(1)
+            .filter(|(_, k)| !k.weight_grad_prefers_feature_major())
+            .map(|(l, _)| l.d_in() * CHUNK_ROWS)
+            .max()
+            .unwrap_or(0);
         ChunkBuf {
             loss: 0.0,
             xt: vec![0.0; xt_len],
+            rm: vec![0.0; rm_len],
             acts: widths.iter().map(|&w| vec![0.0; w * CHUNK_ROWS]).collect(),
             deltas: widths.iter().map(|&w| vec![0.0; w * CHUNK_ROWS]).collect(),
             gw: mlp
@@ -129,20 +141,7 @@ fn transpose_into(x: ArrayView2<'_, f32>, out: &mut [f32]) {
     let (rows, d) = x.dim();
     let out = &mut out[..rows * d];
     match x.as_slice() {
-        Some(s) => {
-            // Eight samples at a time: their rows stay in cache while each feature's eight
-            // values are written contiguously.
-            for b0 in (0..rows).step_by(8) {
-                let b1 = (b0 + 8).min(rows);
-                let src = &s[b0 * d..b1 * d];
-                for i in 0..d {
-                    let dst = &mut out[i * rows + b0..i * rows + b1];
-                    for (k, v) in dst.iter_mut().enumerate() {
-                        *v = src[k * d + i];
-                    }
-                }
-            }
-        }
+        Some(s) => crate::layout::transpose(s, rows, d, out),
         None => {
             for ((b, i), &v) in x.indexed_iter() {
                 out[i * rows + b] = v;
@@ -249,6 +248,33 @@ impl Workspace {
         y: TargetsRef<'_>,
         grads: &mut Grads,
     ) -> f64 {
+        self.pass(mlp, x, y, grads, true)
+    }
+
+    /// The gradients of [`Workspace::loss_grad`], bit for bit, without computing the loss where
+    /// it costs extra (the BCE loss terms). Returns `true` if every logit was finite (when the
+    /// loss would have been).
+    ///
+    /// # Shapes and panics
+    /// As [`Workspace::loss_grad`].
+    pub fn grad(
+        &mut self,
+        mlp: &Mlp,
+        x: ArrayView2<'_, f32>,
+        y: TargetsRef<'_>,
+        grads: &mut Grads,
+    ) -> bool {
+        self.pass(mlp, x, y, grads, false).is_finite()
+    }
+
+    fn pass(
+        &mut self,
+        mlp: &Mlp,
+        x: ArrayView2<'_, f32>,
+        y: TargetsRef<'_>,
+        grads: &mut Grads,
+        want_loss: bool,
+    ) -> f64 {
         assert!(x.nrows() > 0, "loss_grad: empty batch");
         assert_eq!(
             x.nrows(),
@@ -280,6 +306,7 @@ impl Workspace {
                 x.slice(s![a..b, ..]),
                 y.slice(a, b),
                 scale,
+                want_loss,
                 buf,
             );
         };
@@ -329,11 +356,13 @@ fn chunk_pass(
     x: ArrayView2<'_, f32>,
     y: TargetsRef<'_>,
     scale: f32,
+    want_loss: bool,
     buf: &mut ChunkBuf,
 ) -> f64 {
     let ChunkBuf {
         loss: _,
         xt,
+        rm,
         acts,
         deltas,
         gw,
@@ -342,6 +371,7 @@ fn chunk_pass(
     let rows = x.nrows();
     let depth = mlp.depth();
     let layers = mlp.layers();
+    let x_rows = x;
     let x = if xt.is_empty() {
         x
     } else {
@@ -363,11 +393,12 @@ fn chunk_pass(
         }
     }
     let d_out = mlp.d_out();
-    let loss = loss_sum_and_grad(
+    let loss = loss_sum_and_grad_if(
         fm_view(&acts[depth - 1], rows, d_out),
         y,
         scale,
         fm_view_mut(&mut deltas[depth - 1], rows, d_out),
+        want_loss,
     );
     for l in (0..depth).rev() {
         let layer = &layers[l];
@@ -378,12 +409,23 @@ fn chunk_pass(
         };
         let (below, here) = deltas.split_at_mut(l);
         let delta = fm_view(&here[0], rows, layer.d_out());
+        let wg_input = if kernels[l].weight_grad_prefers_feature_major() {
+            input
+        } else if l == 0 {
+            x_rows
+        } else {
+            let d = layer.d_in();
+            let fm = ArrayView2::from_shape((d, rows), &acts[l - 1][..d * rows])
+                .expect("buffer sized for CHUNK_ROWS");
+            transpose_into(fm, rm);
+            ArrayView2::from_shape((rows, d), &rm[..d * rows]).expect("buffer sized for CHUNK_ROWS")
+        };
         match &mut gw[l] {
             GradBuf::Dense(g) => {
-                kernels[l].weight_grad(layer, input, delta, g.view_mut(), gb[l].view_mut());
+                kernels[l].weight_grad(layer, wg_input, delta, g.view_mut(), gb[l].view_mut());
             }
             GradBuf::Packed(g) => {
-                kernels[l].weight_grad_packed(layer, input, delta, g, gb[l].view_mut());
+                kernels[l].weight_grad_packed(layer, wg_input, delta, g, gb[l].view_mut());
             }
         }
         if l > 0 {

@@ -6,7 +6,6 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use ndarray::linalg::general_mat_mul;
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis, Zip};
 use serde::{Deserialize, Serialize};
 
@@ -250,7 +249,7 @@ impl Layer {
         mut z: ArrayViewMut2<'_, f32>,
         act: impl Fn(f32) -> f32,
     ) {
-        general_mat_mul(1.0, &x, &self.w.t(), 0.0, &mut z);
+        crate::gemm::mat_mul(x, self.w.t(), z.view_mut());
         if z.strides()[0] == 1 {
             // Feature-major: each output's batch vector is contiguous.
             Zip::from(z.axis_iter_mut(Axis(1)))

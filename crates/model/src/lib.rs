@@ -63,10 +63,12 @@ mod checkpoint;
 mod device;
 mod error;
 pub mod fixtures;
+mod gemm;
 #[cfg(feature = "gpu")]
 pub mod gpu;
 mod kernel;
 mod layer;
+mod layout;
 mod loss;
 mod mlp;
 mod npz;
@@ -85,4 +87,4 @@ pub use loss::{Accuracy, TargetsRef, accuracy, loss, predict_classes};
 pub use mlp::{Mlp, MlpConfig};
 pub use npz::export_npz;
 pub use optim::{LayerSlots, Optimizer, OptimizerConfig, OptimizerState};
-pub use train::{EpochReport, Fit, NoHooks, StepContext, TrainHooks, Trainer, evaluate};
+pub use train::{EpochLoss, EpochReport, Fit, NoHooks, StepContext, TrainHooks, Trainer, evaluate};

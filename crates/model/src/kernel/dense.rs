@@ -1,16 +1,16 @@
-//! [`DenseKernel`]: the three products as dense matrix multiplications (matrixmultiply), the mask
-//! applied afterwards.
+//! [`DenseKernel`]: the three products as dense matrix multiplications (`crate::gemm`, equal to
+//! matrixmultiply bit for bit), the mask applied afterwards.
 
-use ndarray::linalg::general_mat_mul;
 use ndarray::{ArrayView2, ArrayViewMut1, ArrayViewMut2, Axis, Zip};
 
 use super::lanes;
 use super::seam::LayerKernel;
 use crate::activation::relu;
+use crate::gemm::mat_mul;
 use crate::layer::Layer;
 
-/// Dense products through ndarray's `matrixmultiply` backend; masked entries cost as much as
-/// active ones.
+/// Dense products (matrixmultiply's arithmetic, without its packing where the layout allows);
+/// masked entries cost as much as active ones.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct DenseKernel;
 
@@ -27,8 +27,18 @@ impl LayerKernel for DenseKernel {
         layer.affine(x, z, relu);
     }
 
-    fn input_grad(&self, layer: &Layer, gz: ArrayView2<'_, f32>, mut gx: ArrayViewMut2<'_, f32>) {
-        general_mat_mul(1.0, &gz, &layer.w, 0.0, &mut gx);
+    fn input_grad(&self, layer: &Layer, gz: ArrayView2<'_, f32>, gx: ArrayViewMut2<'_, f32>) {
+        mat_mul(gz, layer.w.view(), gx);
+    }
+
+    /// Feature-major inputs let [`mat_mul`] run the forward product without packing.
+    fn prefers_feature_major(&self) -> bool {
+        true
+    }
+
+    /// `gzᵀ x` runs without packing when `x` is row-major.
+    fn weight_grad_prefers_feature_major(&self) -> bool {
+        false
     }
 
     fn weight_grad(
@@ -39,7 +49,7 @@ impl LayerKernel for DenseKernel {
         mut gw: ArrayViewMut2<'_, f32>,
         gb: ArrayViewMut1<'_, f32>,
     ) {
-        general_mat_mul(1.0, &gz.t(), &x, 0.0, &mut gw);
+        mat_mul(gz.t(), x, gw.view_mut());
         Zip::from(&mut gw)
             .and(&layer.mask)
             .for_each(|g, &on| *g = if on { *g } else { 0.0 });

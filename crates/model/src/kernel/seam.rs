@@ -39,6 +39,14 @@ pub trait LayerKernel: Send + Sync {
         false
     }
 
+    /// Whether [`LayerKernel::weight_grad`] wants its input `x` feature-major too. The training
+    /// workspace hands it a row-major copy otherwise (the batch itself for the first layer, a
+    /// transposed copy of the activations above it). Every layout stays correct. Default:
+    /// [`LayerKernel::prefers_feature_major`].
+    fn weight_grad_prefers_feature_major(&self) -> bool {
+        self.prefers_feature_major()
+    }
+
     /// `z = relu(x Wᵀ + b)`, with ReLU propagating NaN (`relu(NaN) = NaN`). Default:
     /// [`LayerKernel::forward`], then ReLU in place.
     fn forward_relu(&self, layer: &Layer, x: ArrayView2<'_, f32>, mut z: ArrayViewMut2<'_, f32>) {
