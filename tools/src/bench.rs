@@ -54,6 +54,14 @@ pub(crate) struct BenchOptions {
     /// always use dense kernels).
     #[arg(long, default_value = "auto")]
     pub(crate) kernel: String,
+    /// Measure the paper's training runs end to end instead of single steps: e1 (64→8→1,
+    /// α = 2, dense/random/clause) and/or e8 (384→16→40, α = 4, dense/random/feature), each
+    /// arm alone and as a population of `--seeds` seeds × 3 arms, in µs per model-step.
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) workload: Vec<String>,
+    /// Seeds of the population measurement of `--workload`.
+    #[arg(long, default_value_t = 10)]
+    pub(crate) seeds: usize,
 }
 
 /// One measured configuration.
@@ -79,6 +87,8 @@ pub(crate) struct BenchRow {
     pub(crate) numpy_samples_per_sec: Option<f64>,
     /// `samples_per_sec / numpy_samples_per_sec`.
     pub(crate) ours_over_numpy: Option<f64>,
+    /// Microseconds per model-step (one optimiser step of one model on a batch of 256).
+    pub(crate) us_per_model_step: f64,
 }
 
 /// Batch size of every measured step.
@@ -246,7 +256,11 @@ impl Prepared {
 /// # Errors
 /// A bad `--kernel`, `--threads 0`, a GPU that cannot be used (not compiled in, no adapter),
 /// or (with `--reference`) a missing python3/numpy or a failing reference script.
-pub(crate) fn run(opts: &BenchOptions, device: Device) -> Result<Vec<BenchRow>> {
+pub(crate) fn run(
+    opts: &BenchOptions,
+    device: Device,
+    data_dir: Option<&std::path::Path>,
+) -> Result<Vec<BenchRow>> {
     let kernel = policy(&opts.kernel)?;
     device.check()?;
     if opts.threads.contains(&0) {
@@ -254,6 +268,25 @@ pub(crate) fn run(opts: &BenchOptions, device: Device) -> Result<Vec<BenchRow>> 
     }
     if opts.seconds.is_nan() || opts.seconds <= 0.0 || opts.rounds == 0 {
         bail!("--seconds must be positive and --rounds at least 1");
+    }
+    if !opts.workload.is_empty() {
+        if opts.seeds == 0 {
+            bail!("--seeds must be at least 1");
+        }
+        let rows = crate::workload::run(
+            &opts.workload,
+            &opts.threads,
+            opts.seeds,
+            opts.rounds,
+            device,
+            data_dir,
+        )?;
+        if opts.json {
+            println!("{}", serde_json::to_string_pretty(&rows)?);
+        } else {
+            print!("{}", crate::workload::table(&rows));
+        }
+        return Ok(Vec::new());
     }
     let cases = selected(opts);
     if cases.is_empty() {
@@ -314,6 +347,7 @@ pub(crate) fn run(opts: &BenchOptions, device: Device) -> Result<Vec<BenchRow>> 
                 ratio_to_dense: base.get(&p.case.family).map(|b| p.best / b),
                 numpy_samples_per_sec: np,
                 ours_over_numpy: np.map(|n| p.best / n),
+                us_per_model_step: 1e6 * BATCH as f64 / p.best,
             });
         }
     }
@@ -338,8 +372,14 @@ pub(crate) fn table(rows: &[BenchRow]) -> String {
         .unwrap_or(0)
         .max(6);
     let mut out = format!(
-        "{:<cw$} {:>5} {:>7} {:<kw$} {:>15} {:>14}",
-        "config", "alpha", "threads", "kernels", "samples_per_sec", "ratio_to_dense"
+        "{:<cw$} {:>5} {:>7} {:<kw$} {:>15} {:>17} {:>14}",
+        "config",
+        "alpha",
+        "threads",
+        "kernels",
+        "samples_per_sec",
+        "us_per_model_step",
+        "ratio_to_dense"
     );
     if reference {
         out += &format!(" {:>13} {:>12}", "numpy_per_sec", "ours / numpy");
@@ -352,12 +392,13 @@ pub(crate) fn table(rows: &[BenchRow]) -> String {
             r.threads.to_string()
         };
         out += &format!(
-            "{:<cw$} {:>5} {:>7} {:<kw$} {:>15.0} {:>14}",
+            "{:<cw$} {:>5} {:>7} {:<kw$} {:>15.0} {:>17.2} {:>14}",
             r.config,
             r.alpha,
             threads,
             k,
             r.samples_per_sec,
+            r.us_per_model_step,
             opt(r.ratio_to_dense, 2)
         );
         if reference {

@@ -7,6 +7,7 @@ mod data_cmd;
 mod knobs;
 mod progress;
 mod reproduce;
+mod workload;
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
@@ -159,7 +160,7 @@ fn main() -> Result<()> {
         }
         Command::Slurm(args) => fpe_experiments::slurm::run(&args, &device.to_string())?,
         Command::Bench(opts) => {
-            bench::run(&opts, device)?;
+            bench::run(&opts, device, data_dir.as_deref())?;
         }
     }
     Ok(())
