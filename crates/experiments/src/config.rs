@@ -27,6 +27,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Context, Error, Result, invalid};
+pub use crate::paths::{config_dir, resolve_data_path};
 use fpe::{DynamicConfig, ExpansionConfig};
 use fpe_datasets::{BooleanCodeConfig, EmbeddingConfig, Encoding, OutputKind, Sampling};
 use fpe_model::{KernelPolicy, OptimizerConfig};
@@ -344,11 +345,8 @@ impl ExperimentConfig {
     /// exist relative to the working directory.
     fn resolve_paths(mut self, base: &Path) -> Result<Self> {
         if let TaskConfig::Embeddings(e) = &mut self.task {
-            if e.path.is_relative() && !e.path.exists() {
-                let candidate = base.join(&e.path);
-                if candidate.exists() {
-                    e.path = candidate;
-                }
+            if let Some(found) = resolve_data_path(&e.path, base) {
+                e.path = found;
             }
         }
         Ok(self)
@@ -488,12 +486,4 @@ impl ExperimentConfig {
             TaskConfig::Boolean(_) => None,
         }
     }
-}
-
-/// The directory relative data paths of the config at `path` resolve against: the directory of
-/// the file it really is (a symbolic link to a config resolves against the link's target).
-pub fn config_dir(path: &Path) -> PathBuf {
-    let real = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
-    real.parent()
-        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }

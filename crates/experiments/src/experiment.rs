@@ -107,8 +107,9 @@ impl Experiment {
             .with_context(|| format!("in {}", path.display()))
     }
 
-    /// As [`Experiment::load`], from a table; relative data paths resolve against `base_dir` when
-    /// they do not exist relative to the working directory.
+    /// As [`Experiment::load`], from a table; a relative data path that does not exist relative
+    /// to the working directory resolves against `base_dir` or the nearest directory above it
+    /// where it exists.
     ///
     /// # Errors
     /// Any config error.
@@ -130,9 +131,8 @@ impl Experiment {
             .and_then(|t| t.get("path"))
             .and_then(|p| p.as_str())
         {
-            let path = PathBuf::from(p);
-            if path.is_relative() && !path.exists() && base_dir.join(&path).exists() {
-                let resolved = base_dir.join(&path).display().to_string();
+            if let Some(found) = crate::config::resolve_data_path(Path::new(p), base_dir) {
+                let resolved = found.display().to_string();
                 set_path(&mut table, "task.path", toml::Value::String(resolved))?;
             }
         }

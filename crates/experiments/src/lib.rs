@@ -19,6 +19,7 @@ pub mod measure;
 pub mod memory;
 pub mod output;
 pub mod overrides;
+pub mod paths;
 pub mod progress;
 pub mod reproduce;
 pub mod results;
