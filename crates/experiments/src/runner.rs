@@ -10,6 +10,12 @@
 //! arm trained without per-step hooks (`dense`, the expansion strategies, `nm`, `overlap`, the
 //! wide baselines) run on the device; `dropconnect`, `set` and `rigl` change weights or masks
 //! between steps and run on the CPU.
+//!
+//! On the CPU, the arms that start from the warm-up without per-step hooks (`dense` and the
+//! expansion strategies) train in lockstep ([`fpe_model::fit_lockstep`]): one shuffle, gather
+//! and transpose per step serve them all. Results are bit-identical to training them one after
+//! the other; each such arm's `wall_seconds` is its own set-up time plus an equal share of the
+//! time they trained together.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -22,7 +28,7 @@ use fpe::{
 use fpe_datasets::{Dataset, Stream, Targets, rng_for};
 use fpe_model::{
     Checkpoint, Device, EpochLoss, KernelPolicy, Mlp, MlpConfig, Optimizer, TargetsRef, TrainHooks,
-    Trainer, evaluate,
+    Trainer, evaluate, fit_lockstep,
 };
 use rand_chacha::ChaCha8Rng;
 
@@ -138,30 +144,47 @@ pub fn run_unit(input: &UnitInput<'_>) -> Result<Vec<RunRow>> {
     };
     let warm_seconds = start.elapsed().as_secs_f64();
 
+    let mut together = match (&warm_result, input.device) {
+        (Ok(()), Device::Cpu) => lockstep_arms(
+            &arms,
+            cfg,
+            &warm,
+            &batch_rng,
+            clauses.as_deref(),
+            seed,
+            data,
+        ),
+        _ => arms.iter().map(|_| None).collect(),
+    };
+
     let mut rows = Vec::with_capacity(arms.len());
-    for arm in arms {
+    for (i, arm) in arms.into_iter().enumerate() {
         let t0 = Instant::now();
         let mut row = input.template.clone();
         row.seed = seed;
         row.arm = arm.name().to_string();
-        let outcome = match (&warm_result, arm.uses_warmup()) {
-            (Err(e), true) => Err(Error::Training(format!("warm-up failed: {e}"))),
-            _ => run_arm(
-                arm,
-                input.device,
-                cfg,
-                &warm,
-                &batch_rng,
-                &mcfg,
-                clauses.as_deref(),
-                seed,
-                data,
-                warm_epochs,
-                after_epochs,
+        let (outcome, seconds) = match (&warm_result, arm.uses_warmup(), together[i].take()) {
+            (Err(e), true, _) => (Err(Error::Training(format!("warm-up failed: {e}"))), None),
+            (_, _, Some((outcome, seconds))) => (outcome, Some(seconds)),
+            _ => (
+                run_arm(
+                    arm,
+                    input.device,
+                    cfg,
+                    &warm,
+                    &batch_rng,
+                    &mcfg,
+                    clauses.as_deref(),
+                    seed,
+                    data,
+                    warm_epochs,
+                    after_epochs,
+                ),
+                None,
             ),
         };
-        let elapsed =
-            t0.elapsed().as_secs_f64() + if arm == Arm::Dense { warm_seconds } else { 0.0 };
+        let elapsed = seconds.unwrap_or_else(|| t0.elapsed().as_secs_f64())
+            + if arm == Arm::Dense { warm_seconds } else { 0.0 };
         match outcome {
             Ok((trainer, arm_alpha, warm_used, loss)) => {
                 fill_row(
@@ -204,6 +227,56 @@ pub fn run_unit(input: &UnitInput<'_>) -> Result<Vec<RunRow>> {
 }
 
 type ArmOutcome = (Trainer, usize, usize, f64);
+
+/// The outcome and wall seconds of every arm trained in lockstep (`dense` and the expansion
+/// strategies), `None` for the others.
+fn lockstep_arms(
+    arms: &[Arm],
+    cfg: &ExperimentConfig,
+    warm: &Trainer,
+    warm_batch_rng: &ChaCha8Rng,
+    clauses: Option<&[Vec<usize>]>,
+    seed: u64,
+    data: &Dataset,
+) -> Vec<Option<(Result<ArmOutcome>, f64)>> {
+    let (warm_epochs, after_epochs) = cfg.train.schedule();
+    let mut slots: Vec<Option<(Result<ArmOutcome>, f64)>> = arms.iter().map(|_| None).collect();
+    let mut members: Vec<(usize, Trainer, usize, f64)> = Vec::new();
+    for (i, arm) in arms.iter().enumerate() {
+        let t0 = Instant::now();
+        let built = match arm {
+            Arm::Dense => Ok((clone_trainer(warm, cfg.train.kernel), 1)),
+            Arm::Expand(kind) => {
+                expanded(cfg, warm, *kind, clauses, seed).map(|t| (t, cfg.expansion.alpha))
+            }
+            _ => continue,
+        };
+        let setup = t0.elapsed().as_secs_f64();
+        match built {
+            Ok((t, alpha)) => members.push((i, t, alpha, setup)),
+            Err(e) => slots[i] = Some((Err(e), setup)),
+        }
+    }
+    let t0 = Instant::now();
+    let mut refs: Vec<&mut Trainer> = members.iter_mut().map(|m| &mut m.1).collect();
+    let results = fit_lockstep(
+        &mut refs,
+        data.train.x.view(),
+        targets(&data.train.y),
+        after_epochs,
+        cfg.train.batch_size,
+        &mut warm_batch_rng.clone(),
+    );
+    let share = t0.elapsed().as_secs_f64() / members.len().max(1) as f64;
+    for ((i, t, alpha, setup), result) in members.into_iter().zip(results) {
+        let outcome = result.map_err(Error::from).map(|reports| {
+            let loss = reports.last().map_or(f64::NAN, |r| r.train_loss);
+            (t, alpha, warm_epochs, loss)
+        });
+        slots[i] = Some((outcome, setup + share));
+    }
+    slots
+}
 
 #[allow(clippy::too_many_arguments)]
 fn run_arm(

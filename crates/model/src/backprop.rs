@@ -150,6 +150,19 @@ fn transpose_into(x: ArrayView2<'_, f32>, out: &mut [f32]) {
     }
 }
 
+/// Writes `x` `[batch, d]` feature-major chunk by chunk, as [`Workspace::pass`] takes it:
+/// chunk `c` (rows `c·CHUNK_ROWS..`, `r` of them) is `[d, r]` at offset `c·CHUNK_ROWS·d` of `out`.
+///
+/// # Panics
+/// If `out` is shorter than `batch · d`.
+pub(crate) fn transpose_chunks(x: ArrayView2<'_, f32>, out: &mut [f32]) {
+    let (n, d) = x.dim();
+    for a in (0..n).step_by(CHUNK_ROWS) {
+        let b = (a + CHUNK_ROWS).min(n);
+        transpose_into(x.slice(s![a..b, ..]), &mut out[a * d..b * d]);
+    }
+}
+
 /// Multiply-adds per chunk below which [`Workspace::loss_grad`] runs its chunks on the calling
 /// thread: waking rayon's workers costs about as much as the work. Measured on the 2-core
 /// development machine at batch 256: two threads gained nothing up to 64→128→16 (2M per chunk)
@@ -248,7 +261,7 @@ impl Workspace {
         y: TargetsRef<'_>,
         grads: &mut Grads,
     ) -> f64 {
-        self.pass(mlp, x, y, grads, true)
+        self.pass(mlp, x, None, y, grads, true)
     }
 
     /// The gradients of [`Workspace::loss_grad`], bit for bit, without computing the loss where
@@ -264,13 +277,18 @@ impl Workspace {
         y: TargetsRef<'_>,
         grads: &mut Grads,
     ) -> bool {
-        self.pass(mlp, x, y, grads, false).is_finite()
+        self.pass(mlp, x, None, y, grads, false).is_finite()
     }
 
-    fn pass(
+    /// [`Workspace::loss_grad`] (`want_loss`) or [`Workspace::grad`] (returning `0.0`, or NaN
+    /// for a non-finite logit). `x_fm`: `x` already transposed by [`transpose_chunks`], used
+    /// where the first layer's kernel wants feature-major inputs (the same values as the
+    /// workspace's own transposes, so the results are the same).
+    pub(crate) fn pass(
         &mut self,
         mlp: &Mlp,
         x: ArrayView2<'_, f32>,
+        x_fm: Option<&[f32]>,
         y: TargetsRef<'_>,
         grads: &mut Grads,
         want_loss: bool,
@@ -298,17 +316,15 @@ impl Workspace {
         }
         let scale = 1.0 / loss_terms(y) as f32;
         let kernels = &self.kernels;
+        let d = x.ncols();
         let run = |(c, buf): (usize, &mut ChunkBuf)| {
             let (a, b) = (c * CHUNK_ROWS, ((c + 1) * CHUNK_ROWS).min(n));
-            buf.loss = chunk_pass(
-                mlp,
-                kernels,
-                x.slice(s![a..b, ..]),
-                y.slice(a, b),
-                scale,
-                want_loss,
-                buf,
-            );
+            let chunk = Chunk {
+                x: x.slice(s![a..b, ..]),
+                x_fm: x_fm.map(|f| &f[a * d..b * d]),
+                y: y.slice(a, b),
+            };
+            buf.loss = chunk_pass(mlp, kernels, chunk, scale, want_loss, buf);
         };
         let parallel = self.runs_parallel(n);
         let bufs = &mut self.bufs[..n_chunks];
@@ -349,16 +365,23 @@ impl Workspace {
     }
 }
 
+/// One chunk's inputs: row-major `x`, optionally the same values feature-major, and targets.
+struct Chunk<'x, 'f, 'y> {
+    x: ArrayView2<'x, f32>,
+    x_fm: Option<&'f [f32]>,
+    y: TargetsRef<'y>,
+}
+
 /// Forward and backward pass of one chunk; returns the chunk's summed loss.
 fn chunk_pass(
     mlp: &Mlp,
     kernels: &[Box<dyn LayerKernel>],
-    x: ArrayView2<'_, f32>,
-    y: TargetsRef<'_>,
+    chunk: Chunk<'_, '_, '_>,
     scale: f32,
     want_loss: bool,
     buf: &mut ChunkBuf,
 ) -> f64 {
+    let Chunk { x, x_fm, y } = chunk;
     let ChunkBuf {
         loss: _,
         xt,
@@ -372,11 +395,13 @@ fn chunk_pass(
     let depth = mlp.depth();
     let layers = mlp.layers();
     let x_rows = x;
-    let x = if xt.is_empty() {
-        x
-    } else {
-        transpose_into(x, xt);
-        fm_view(xt, rows, mlp.d_in())
+    let x = match (xt.is_empty(), x_fm) {
+        (true, _) => x,
+        (false, Some(fm)) => fm_view(fm, rows, mlp.d_in()),
+        (false, None) => {
+            transpose_into(x, xt);
+            fm_view(xt, rows, mlp.d_in())
+        }
     };
     for l in 0..depth {
         let (done, rest) = acts.split_at_mut(l);

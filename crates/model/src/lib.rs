@@ -69,6 +69,7 @@ pub mod gpu;
 mod kernel;
 mod layer;
 mod layout;
+mod lockstep;
 mod loss;
 mod mlp;
 mod npz;
@@ -83,6 +84,7 @@ pub use kernel::{
     AUTO_GATHER_BELOW, CHUNK_ROWS, DenseKernel, GatheredKernel, KernelPolicy, LayerKernel,
 };
 pub use layer::Layer;
+pub use lockstep::fit_lockstep;
 pub use loss::{Accuracy, TargetsRef, accuracy, loss, predict_classes};
 pub use mlp::{Mlp, MlpConfig};
 pub use npz::export_npz;

@@ -234,6 +234,46 @@ impl Trainer {
         rng: &mut R,
         hooks: &mut H,
     ) -> Result<Vec<EpochReport>> {
+        self.check_fit_inputs(x, y, batch_size)?;
+        let n = x.nrows();
+        let steps_per_epoch = n.div_ceil(batch_size) as u64;
+        let steps_in_fit = steps_per_epoch * epochs as u64;
+        let mut order: Vec<usize> = (0..n).collect();
+        let mut batch = BatchBuf::new(batch_size, x.ncols(), y);
+        let mut reports = Vec::with_capacity(epochs);
+        let mut step_in_fit = 0u64;
+        for e in 0..epochs {
+            let want_loss = self.wants_loss(e, epochs);
+            shuffle_order(&mut order, rng);
+            let mut loss_sum = 0.0;
+            for idx in order.chunks(batch_size) {
+                batch.gather(x, y, idx);
+                let (bx, by) = batch.view(idx.len());
+                let ctx = StepContext {
+                    epoch: self.epoch,
+                    step: self.step,
+                    steps_in_fit,
+                    step_in_fit,
+                    x: bx,
+                    y: by,
+                };
+                loss_sum += self.step_on(&ctx, None, want_loss, hooks)?;
+                step_in_fit += 1;
+            }
+            let report = self.end_epoch(want_loss, loss_sum, steps_per_epoch);
+            hooks.on_epoch(&self.mlp, &report)?;
+            reports.push(report);
+        }
+        Ok(reports)
+    }
+
+    /// The checks of [`Trainer::fit`] on its inputs.
+    pub(crate) fn check_fit_inputs(
+        &self,
+        x: ArrayView2<'_, f32>,
+        y: TargetsRef<'_>,
+        batch_size: usize,
+    ) -> Result<()> {
         if batch_size == 0 {
             return Err(Error::config("batch_size", 0, "must be at least 1"));
         }
@@ -254,77 +294,69 @@ impl Trainer {
                 x.shape(),
             ));
         }
-        y.validate(self.mlp.d_out())?;
+        y.validate(self.mlp.d_out())
+    }
 
-        let n = x.nrows();
-        let steps_per_epoch = n.div_ceil(batch_size) as u64;
-        let steps_in_fit = steps_per_epoch * epochs as u64;
-        let mut order: Vec<usize> = (0..n).collect();
-        let mut batch = BatchBuf::new(batch_size, x.ncols(), y);
-        let mut reports = Vec::with_capacity(epochs);
-        let mut step_in_fit = 0u64;
-        for e in 0..epochs {
-            let want_loss = self.epoch_loss == EpochLoss::Every || e + 1 == epochs;
-            // Every epoch shuffles 0..n afresh (writing it is O(n); sorting was 7 % of an E1 run).
-            order.iter_mut().enumerate().for_each(|(i, o)| *o = i);
-            order.shuffle(rng);
-            let mut loss_sum = 0.0;
-            for idx in order.chunks(batch_size) {
-                batch.gather(x, y, idx);
-                let (bx, by) = batch.view(idx.len());
-                let ctx = StepContext {
-                    epoch: self.epoch,
-                    step: self.step,
-                    steps_in_fit,
-                    step_in_fit,
-                    x: bx,
-                    y: by,
-                };
-                hooks.before_step(&ctx, &mut self.mlp)?;
-                // A mask or width changed from outside (a hook, or a caller between fits):
-                // kernels and gradient buffers follow it before the step.
-                if !self.workspace.is_current(&self.mlp) || !self.grads.matches(&self.mlp) {
-                    self.model_changed();
-                }
-                let loss = if want_loss {
-                    self.workspace.loss_grad(&self.mlp, bx, by, &mut self.grads)
-                } else if self.workspace.grad(&self.mlp, bx, by, &mut self.grads) {
-                    0.0
-                } else {
-                    f64::NAN
-                };
-                hooks.after_backward(&ctx, &mut self.mlp, &mut self.grads)?;
-                if !loss.is_finite() {
-                    return Err(Error::NonFinite {
-                        what: "loss",
-                        epoch: self.epoch,
-                        step: self.step,
-                        layer: None,
-                    });
-                }
-                self.opt.step(&mut self.mlp, &self.grads);
-                self.check_finite()?;
-                if hooks.after_step(&ctx, &mut self.mlp, &mut self.opt)? {
-                    self.model_changed();
-                }
-                loss_sum += loss;
-                self.step += 1;
-                step_in_fit += 1;
-            }
-            let report = EpochReport {
+    /// Whether epoch `e` (0-based) of a fit of `epochs` computes the loss.
+    pub(crate) fn wants_loss(&self, e: usize, epochs: usize) -> bool {
+        self.epoch_loss == EpochLoss::Every || e + 1 == epochs
+    }
+
+    /// One optimiser step on the batch of `ctx`, with `hooks` around it; returns the batch loss
+    /// (`0.0` when `want_loss` is false). `x_fm`: the batch already transposed chunk by chunk
+    /// (see `backprop::transpose_chunks`), shared by models trained in lockstep.
+    pub(crate) fn step_on<H: TrainHooks + ?Sized>(
+        &mut self,
+        ctx: &StepContext<'_>,
+        x_fm: Option<&[f32]>,
+        want_loss: bool,
+        hooks: &mut H,
+    ) -> Result<f64> {
+        hooks.before_step(ctx, &mut self.mlp)?;
+        // A mask or width changed from outside (a hook, or a caller between fits): kernels and
+        // gradient buffers follow it before the step.
+        if !self.workspace.is_current(&self.mlp) || !self.grads.matches(&self.mlp) {
+            self.model_changed();
+        }
+        let loss = self
+            .workspace
+            .pass(&self.mlp, ctx.x, x_fm, ctx.y, &mut self.grads, want_loss);
+        hooks.after_backward(ctx, &mut self.mlp, &mut self.grads)?;
+        if !loss.is_finite() {
+            return Err(Error::NonFinite {
+                what: "loss",
                 epoch: self.epoch,
                 step: self.step,
-                train_loss: if want_loss {
-                    loss_sum / steps_per_epoch as f64
-                } else {
-                    f64::NAN
-                },
-            };
-            self.epoch += 1;
-            hooks.on_epoch(&self.mlp, &report)?;
-            reports.push(report);
+                layer: None,
+            });
         }
-        Ok(reports)
+        self.opt.step(&mut self.mlp, &self.grads);
+        self.check_finite()?;
+        if hooks.after_step(ctx, &mut self.mlp, &mut self.opt)? {
+            self.model_changed();
+        }
+        self.step += 1;
+        Ok(loss)
+    }
+
+    /// Closes an epoch: its report, and the epoch counter moved on.
+    pub(crate) fn end_epoch(
+        &mut self,
+        want_loss: bool,
+        loss_sum: f64,
+        steps_per_epoch: u64,
+    ) -> EpochReport {
+        let report = EpochReport {
+            epoch: self.epoch,
+            step: self.step,
+            train_loss: if want_loss {
+                loss_sum / steps_per_epoch as f64
+            } else {
+                f64::NAN
+            },
+        };
+        self.epoch += 1;
+        report
     }
 
     fn check_finite(&self) -> Result<()> {
@@ -347,19 +379,25 @@ impl Trainer {
     }
 }
 
+/// A fresh permutation of `0..n` (writing it is O(n); sorting was 7 % of an E1 run).
+pub(crate) fn shuffle_order<R: Rng + ?Sized>(order: &mut [usize], rng: &mut R) {
+    order.iter_mut().enumerate().for_each(|(i, o)| *o = i);
+    order.shuffle(rng);
+}
+
 /// Preallocated batch buffers, filled by gathering rows.
 enum YBuf {
     Classes(Array1<u32>),
     Binary(Array2<f32>),
 }
 
-struct BatchBuf {
+pub(crate) struct BatchBuf {
     x: Array2<f32>,
     y: YBuf,
 }
 
 impl BatchBuf {
-    fn new(batch: usize, d: usize, y: TargetsRef<'_>) -> Self {
+    pub(crate) fn new(batch: usize, d: usize, y: TargetsRef<'_>) -> Self {
         let y = match y {
             TargetsRef::Classes(_) => YBuf::Classes(Array1::zeros(batch)),
             TargetsRef::Binary(t) => YBuf::Binary(Array2::zeros((batch, t.ncols()))),
@@ -370,7 +408,7 @@ impl BatchBuf {
         }
     }
 
-    fn gather(&mut self, x: ArrayView2<'_, f32>, y: TargetsRef<'_>, idx: &[usize]) {
+    pub(crate) fn gather(&mut self, x: ArrayView2<'_, f32>, y: TargetsRef<'_>, idx: &[usize]) {
         let d = x.ncols();
         match (x.as_slice(), self.x.as_slice_mut()) {
             // Row-major source and buffer: one slice copy per row.
@@ -400,7 +438,7 @@ impl BatchBuf {
         }
     }
 
-    fn view(&self, rows: usize) -> (ArrayView2<'_, f32>, TargetsRef<'_>) {
+    pub(crate) fn view(&self, rows: usize) -> (ArrayView2<'_, f32>, TargetsRef<'_>) {
         let x = self.x.slice_axis(Axis(0), (0..rows).into());
         let y = match &self.y {
             YBuf::Classes(b) => TargetsRef::Classes(b.slice_axis(Axis(0), (0..rows).into())),
