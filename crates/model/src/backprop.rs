@@ -225,7 +225,12 @@ impl Workspace {
 
     /// Whether the kernels were built for `mlp`'s current widths and masks.
     pub fn is_current(&self, mlp: &Mlp) -> bool {
-        self.widths == mlp.widths()
+        // Compared in place: `Mlp::widths` allocates, and this runs every step.
+        self.widths.first() == Some(&mlp.d_in())
+            && self.widths[1..]
+                .iter()
+                .copied()
+                .eq(mlp.layers().iter().map(crate::Layer::d_out))
             && self
                 .mask_ids
                 .iter()
