@@ -31,7 +31,7 @@ impl LayerKernel for DenseKernel {
         mat_mul(gz, layer.w.view(), gx);
     }
 
-    /// Feature-major inputs let [`mat_mul`] run the forward product without packing.
+    /// Feature-major inputs let `crate::gemm::mat_mul` run the forward product without packing.
     fn prefers_feature_major(&self) -> bool {
         true
     }
