@@ -3,27 +3,22 @@
 //! Layout (paths configurable): `/train/x` `[N, d]` float16/32/64, `/train/y` `[N]` integer class
 //! ids, `/test/x`, `/test/y`; optional root attribute `class_names` (a JSON list in a string, or
 //! an array of strings). A 2-D 0/1 `y` is read as multi-label binary targets, and a `clauses`
-//! attribute (JSON [`ClauseStructure`]) restores a Boolean task written by [`crate::write_hdf5`].
+//! attribute (JSON [`crate::ClauseStructure`]) restores a Boolean task written by
+//! [`crate::write_hdf5`].
 //!
 //! Processing order: class subset (relabelled `0..c−1` in the order given) → row cap (first rows
 //! of each split) → L2 normalisation of rows → standardisation with train statistics.
+//!
+//! Only the feature rows that survive the class subset and the row cap are read from the file
+//! (see `embeddings_hdf5`), every read is sized from the declared shape and refused beyond the
+//! available memory, and data stored outside the file is refused (see `hdf5_guard`).
 
 use std::path::{Path, PathBuf};
 
-#[cfg(feature = "hdf5")]
-use ndarray::Array1;
 use serde::{Deserialize, Serialize};
 
-#[cfg(feature = "hdf5")]
-use crate::clauses::ClauseStructure;
 use crate::dataset::Dataset;
-#[cfg(feature = "hdf5")]
-use crate::dataset::{Split, Targets};
 use crate::error::{Error, Result};
-#[cfg(feature = "hdf5")]
-use crate::hdf5_read::{H5Source, Labels};
-#[cfg(feature = "hdf5")]
-use crate::preprocess::{l2_normalize_rows, standardize};
 
 /// Most classes a file without `class_names` may imply through its largest label, unless it
 /// has more rows than that (each class needs a row to be learnable).
@@ -75,10 +70,12 @@ pub struct EmbeddingConfig {
     /// Keep only these classes, relabelled `0..c−1` in this order.
     #[serde(default)]
     pub classes: Option<Vec<ClassRef>>,
-    /// Keep at most this many training rows (the first ones).
+    /// Keep at most this many training rows (the first ones, after the class subset); only
+    /// those feature rows are read from the file.
     #[serde(default)]
     pub max_train: Option<usize>,
-    /// Keep at most this many test rows (the first ones).
+    /// Keep at most this many test rows (the first ones, after the class subset); only those
+    /// feature rows are read from the file.
     #[serde(default)]
     pub max_test: Option<usize>,
 }
@@ -158,6 +155,15 @@ impl EmbeddingConfig {
     /// that are not 2-D floats, non-float features, float, negative or out-of-range labels, x and
     /// y lengths that differ, train and test widths that differ, NaN or Inf features (first row
     /// and column), an empty split, or a class subset naming a class that does not exist.
+    ///
+    /// Refused before anything is read, with [`Error::StoredElsewhere`]: a dataset it reads (or a
+    /// group on its path) reached through an external link, or with external raw storage, or a
+    /// virtual layout; results are identified by the hash of this file alone. Refused with
+    /// [`Error::TooLarge`] before it is allocated: a read the declared shape sizes beyond the
+    /// memory available (`MemAvailable` in `/proc/meminfo`, or the cgroup's `memory.max` less
+    /// its usage if lower; 64 GiB where neither is readable). Only the feature rows kept by the
+    /// class subset and `max_train` / `max_test` are read (and checked for NaN and Inf); every
+    /// label row is read, in blocks, to check it and to count the classes.
     pub fn load(&self) -> Result<Dataset> {
         #[cfg(feature = "hdf5")]
         {
@@ -171,195 +177,8 @@ impl EmbeddingConfig {
         }
     }
 
-    #[cfg(feature = "hdf5")]
-    fn load_hdf5(&self) -> Result<Dataset> {
-        self.validate()?;
-        let src = H5Source::open(&self.path)?;
-        let mut class_names = src.class_names()?;
-        let clauses = match src.string_attr("clauses") {
-            Some(s) => Some(serde_json::from_str::<ClauseStructure>(&s).map_err(|e| {
-                Error::BadDataset {
-                    path: self.path.clone(),
-                    dataset: "@clauses".into(),
-                    message: format!("not a JSON clause structure: {e}"),
-                }
-            })?),
-            None => None,
-        };
-
-        let train = self.read_split(&src, &self.train_x, &self.train_y)?;
-        let test = self.read_split(&src, &self.test_x, &self.test_y)?;
-        if train.0.ncols() != test.0.ncols() {
-            return Err(Error::BadDataset {
-                path: self.path.clone(),
-                dataset: self.test_x.clone(),
-                message: format!(
-                    "test features have {} columns but train features `{}` have {}",
-                    test.0.ncols(),
-                    self.train_x,
-                    train.0.ncols()
-                ),
-            });
-        }
-
-        let mut provenance = src.provenance();
-        provenance.insert("file".into(), self.path.display().to_string());
-        provenance.insert(
-            "loader".into(),
-            serde_json::to_string(self).unwrap_or_default(),
-        );
-
-        let (mut train, mut test) = match (train.1, test.1) {
-            (Labels::Classes(ytr), Labels::Classes(yte)) => {
-                let max_label = ytr.iter().chain(yte.iter()).copied().max().unwrap_or(0) as usize;
-                // Without names the class count comes from the largest label: bound it by what
-                // the file can justify before anything is allocated per class.
-                let rows = ytr.len() + yte.len();
-                if class_names.is_empty() && max_label >= rows.max(MAX_CLASSES) {
-                    let (ds, y) = if ytr.iter().any(|&v| v as usize == max_label) {
-                        (&self.train_y, &ytr)
-                    } else {
-                        (&self.test_y, &yte)
-                    };
-                    let row = y.iter().position(|&v| v as usize == max_label).unwrap_or(0);
-                    return Err(Error::BadDataset {
-                        path: self.path.clone(),
-                        dataset: ds.clone(),
-                        message: format!(
-                            "label {max_label} at row {row} implies {} classes, more than the {rows} rows \
-                             and the cap of {MAX_CLASSES} classes: class ids must run 0..C−1 (or name the \
-                             classes in the `class_names` attribute)",
-                            max_label as u64 + 1
-                        ),
-                    });
-                }
-                let n_classes = if class_names.is_empty() {
-                    max_label + 1
-                } else {
-                    class_names.len()
-                };
-                if max_label >= n_classes {
-                    let (ds, y) = if ytr.iter().any(|&v| v as usize >= n_classes) {
-                        (&self.train_y, &ytr)
-                    } else {
-                        (&self.test_y, &yte)
-                    };
-                    let (row, v) = y
-                        .indexed_iter()
-                        .find(|(_, v)| **v as usize >= n_classes)
-                        .unwrap_or((0, &0));
-                    return Err(Error::BadDataset {
-                        path: self.path.clone(),
-                        dataset: ds.clone(),
-                        message: format!(
-                            "label {v} at row {row} is out of range: the file names {n_classes} classes"
-                        ),
-                    });
-                }
-                let mk = |x, labels| Split {
-                    x,
-                    y: Targets::Classes { labels, n_classes },
-                };
-                (mk(train.0, ytr), mk(test.0, yte))
-            }
-            (Labels::Binary(ytr), Labels::Binary(yte)) if ytr.ncols() == yte.ncols() => (
-                Split {
-                    x: train.0,
-                    y: Targets::Binary(ytr),
-                },
-                Split {
-                    x: test.0,
-                    y: Targets::Binary(yte),
-                },
-            ),
-            _ => {
-                return Err(Error::BadDataset {
-                    path: self.path.clone(),
-                    dataset: self.test_y.clone(),
-                    message: format!(
-                        "test labels do not have the same layout as `{}`",
-                        self.train_y
-                    ),
-                });
-            }
-        };
-        if class_names.is_empty() {
-            class_names = (0..train.y.n_outputs()).map(|c| c.to_string()).collect();
-        }
-
-        if let Some(subset) = &self.classes {
-            let ids = self.resolve_classes(subset, &class_names, train.y.n_outputs())?;
-            train = keep_classes(&train, &ids);
-            test = keep_classes(&test, &ids);
-            let map: Vec<String> = ids
-                .iter()
-                .enumerate()
-                .map(|(new, old)| format!("{new}<-{old}"))
-                .collect();
-            provenance.insert("class_map".into(), map.join(","));
-            class_names = ids
-                .iter()
-                .map(|&c| class_names[c as usize].clone())
-                .collect();
-            for (split, name) in [(&train, &self.train_y), (&test, &self.test_y)] {
-                if split.is_empty() {
-                    return Err(Error::BadDataset {
-                        path: self.path.clone(),
-                        dataset: name.clone(),
-                        message: "empty split: no rows of the chosen classes".into(),
-                    });
-                }
-            }
-        }
-        if let Some(cap) = self.max_train {
-            train = cap_rows(train, cap);
-        }
-        if let Some(cap) = self.max_test {
-            test = cap_rows(test, cap);
-        }
-        if self.l2_normalize {
-            l2_normalize_rows(&mut train.x);
-            l2_normalize_rows(&mut test.x);
-        }
-        if self.standardize {
-            standardize(&mut train.x, &mut test.x);
-        }
-        let name = self
-            .path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "embeddings".into());
-        Ok(Dataset {
-            name,
-            train,
-            test,
-            class_names,
-            clauses,
-            provenance,
-        })
-    }
-
-    #[cfg(feature = "hdf5")]
-    fn read_split(
-        &self,
-        src: &H5Source,
-        xname: &str,
-        yname: &str,
-    ) -> Result<(ndarray::Array2<f32>, Labels)> {
-        let x = src.read_features(xname)?;
-        let y = src.read_labels(yname)?;
-        if x.nrows() != y.len() {
-            return Err(Error::BadDataset {
-                path: self.path.clone(),
-                dataset: yname.into(),
-                message: format!("has {} rows but `{xname}` has {}", y.len(), x.nrows()),
-            });
-        }
-        Ok((x, y))
-    }
-
     #[cfg_attr(not(feature = "hdf5"), allow(dead_code))]
-    fn resolve_classes(
+    pub(crate) fn resolve_classes(
         &self,
         subset: &[ClassRef],
         names: &[String],
@@ -395,39 +214,6 @@ impl EmbeddingConfig {
             })
             .collect()
     }
-}
-
-/// Rows whose class is in `ids`, relabelled to the position of their class in `ids`.
-#[cfg(feature = "hdf5")]
-fn keep_classes(split: &Split, ids: &[u32]) -> Split {
-    let Targets::Classes { labels, .. } = &split.y else {
-        return split.clone();
-    };
-    let mut rows = Vec::new();
-    let mut new_labels = Vec::new();
-    for (i, &l) in labels.iter().enumerate() {
-        if let Some(p) = ids.iter().position(|&c| c == l) {
-            rows.push(i);
-            new_labels.push(p as u32);
-        }
-    }
-    Split {
-        x: split.x.select(ndarray::Axis(0), &rows),
-        y: Targets::Classes {
-            labels: Array1::from(new_labels),
-            n_classes: ids.len(),
-        },
-    }
-}
-
-/// The first `cap` rows of `split` (all of them if it is shorter).
-#[cfg(feature = "hdf5")]
-fn cap_rows(split: Split, cap: usize) -> Split {
-    if split.len() <= cap {
-        return split;
-    }
-    let idx: Vec<usize> = (0..cap).collect();
-    split.select(&idx)
 }
 
 /// Shorthand: load the file at `path` with the default layout and no processing.

@@ -77,6 +77,51 @@ pub enum Error {
         /// The value itself (NaN, inf or -inf).
         value: f32,
     },
+    /// A dataset the loader reads is not stored in the opened file itself: it is reached through
+    /// an external link, keeps its raw data in external files, or is a virtual dataset. Results
+    /// are identified by a hash of the opened file only, so such data could change unnoticed.
+    #[error(
+        "{}: dataset `{dataset}` {how}; fpe hashes only the file it opens, so results could not \
+         notice that data changing: {fix}",
+        path.display()
+    )]
+    StoredElsewhere {
+        /// Path of the file.
+        path: PathBuf,
+        /// Dataset path inside the file, as the loader was asked for it.
+        dataset: String,
+        /// Where the data is, e.g. `is stored in another file (external link `train/x` to
+        /// target.h5:/x)`.
+        how: String,
+        /// How to bring the data into the file.
+        fix: String,
+    },
+    /// Reading a dataset would need more memory than this machine has available: refused before
+    /// anything is allocated.
+    #[error(
+        "{}: dataset `{dataset}` declares shape {shape:?}: reading {rows} of its rows needs {}, \
+         more than the {} of memory available ({limit_source}); read fewer rows (max_train / max_test) or use \
+         a machine with more memory",
+        path.display(),
+        crate::memory::describe_bytes(*bytes),
+        crate::memory::describe_bytes(Some(*limit))
+    )]
+    TooLarge {
+        /// Path of the file.
+        path: PathBuf,
+        /// Dataset path inside the file.
+        dataset: String,
+        /// The dataset's declared shape.
+        shape: Vec<usize>,
+        /// Rows that would be read (all, or those a row cap keeps), as 4-byte values.
+        rows: usize,
+        /// Bytes that reading needs; `None` if the count overflows 64 bits.
+        bytes: Option<u64>,
+        /// Bytes of memory still available to this load.
+        limit: u64,
+        /// Where the limit comes from, e.g. `MemAvailable in /proc/meminfo`.
+        limit_source: &'static str,
+    },
     /// Writing a dataset failed.
     #[error("{}: cannot write: {message}", path.display())]
     Write {

@@ -1,14 +1,23 @@
-//! Checked reading of HDF5 datasets: shapes, element types, finiteness and labels.
+//! Checked reading of HDF5 files: features (shape, element type, finiteness), attributes and
+//! provenance. Labels are read by `hdf5_labels`; data stored outside the file is refused by
+//! `hdf5_guard`.
 //!
-//! Every check produces an [`Error`] naming the file, the dataset path and the offending value.
+//! Datasets are checked from their declared shape and type before anything is read, and only
+//! the rows the loader keeps are read, after their memory is reserved ([`MemoryBudget`]). Every
+//! check produces an [`Error`] naming the file, the dataset path and the offending value.
 
 use std::path::{Path, PathBuf};
 
 use hdf5::types::{TypeDescriptor, VarLenAscii, VarLenUnicode};
-use ndarray::{Array1, Array2};
+use ndarray::{Array2, s};
 
 use crate::dataset::Provenance;
 use crate::error::{Error, Result};
+use crate::hdf5_guard::open_checked;
+use crate::memory::{MemoryBudget, Read, read_bytes};
+
+/// Bytes read at a time where rows are read block by block.
+pub(crate) const BLOCK_BYTES: usize = 8 << 20;
 
 /// An open HDF5 file together with its path, for error messages.
 pub(crate) struct H5Source {
@@ -34,7 +43,8 @@ impl H5Source {
         })
     }
 
-    fn bad(&self, dataset: &str, message: impl Into<String>) -> Error {
+    /// A [`Error::BadDataset`] for dataset `dataset` of this file.
+    pub(crate) fn bad(&self, dataset: &str, message: impl Into<String>) -> Error {
         Error::BadDataset {
             path: self.path.clone(),
             dataset: dataset.to_string(),
@@ -42,26 +52,20 @@ impl H5Source {
         }
     }
 
-    fn dataset(&self, name: &str) -> Result<hdf5::Dataset> {
-        if !self.file.link_exists(name) {
-            return Err(Error::MissingDataset {
-                path: self.path.clone(),
-                dataset: name.into(),
-            });
-        }
-        self.file
-            .dataset(name)
-            .map_err(|e| self.bad(name, format!("cannot open: {e}")))
+    /// Opens dataset `name`, refusing data stored outside this file ([`open_checked`]).
+    pub(crate) fn dataset(&self, name: &str) -> Result<hdf5::Dataset> {
+        open_checked(self, name)
     }
 
-    fn descriptor(&self, name: &str, ds: &hdf5::Dataset) -> Result<TypeDescriptor> {
+    /// The element type of `ds`.
+    pub(crate) fn descriptor(&self, name: &str, ds: &hdf5::Dataset) -> Result<TypeDescriptor> {
         ds.dtype()
             .and_then(|t| t.to_descriptor())
             .map_err(|e| self.bad(name, format!("unsupported element type: {e}")))
     }
 
-    /// Reads a 2-D float dataset (f16, f32 or f64 on disk) as f32, rejecting NaN and Inf.
-    pub(crate) fn read_features(&self, name: &str) -> Result<Array2<f32>> {
+    /// Opens and checks a 2-D float dataset (f16, f32 or f64 on disk) without reading it.
+    pub(crate) fn features(&self, name: &str) -> Result<Features> {
         let ds = self.dataset(name)?;
         let shape = ds.shape();
         if shape.len() != 2 {
@@ -85,81 +89,74 @@ impl H5Source {
         if shape[1] == 0 {
             return Err(self.bad(name, "features have 0 columns"));
         }
-        let x: Array2<f32> = ds
-            .read_2d::<f32>()
-            .map_err(|e| self.bad(name, format!("cannot read: {e}")))?;
-        if let Some(((row, col), &value)) = x.indexed_iter().find(|(_, v)| !v.is_finite()) {
+        Ok(Features {
+            name: name.to_string(),
+            rows: shape[0],
+            cols: shape[1],
+            ds,
+        })
+    }
+
+    /// The planned read of `rows` rows of `f` as f32, for a [`MemoryBudget`].
+    pub(crate) fn feature_read<'a>(&'a self, f: &'a Features, rows: usize) -> Read<'a> {
+        Read {
+            file: &self.path,
+            dataset: &f.name,
+            shape: f.shape(),
+            rows,
+            bytes: read_bytes(rows, f.cols, std::mem::size_of::<f32>()),
+        }
+    }
+
+    /// Reads rows `rows` (ascending file row indices) of `f` as f32, rejecting NaN and Inf, after
+    /// reserving their memory from `budget`. All rows read as one array; a prefix or any run of
+    /// consecutive rows as one hyperslab; scattered rows block by block.
+    pub(crate) fn read_feature_rows(
+        &self,
+        f: &Features,
+        rows: &[usize],
+        budget: &mut MemoryBudget,
+    ) -> Result<Array2<f32>> {
+        budget.reserve(&self.feature_read(f, rows.len()))?;
+        let cannot = |e: hdf5::Error| self.bad(&f.name, format!("cannot read: {e}"));
+        let x: Array2<f32> = match (rows.first(), rows.last()) {
+            (Some(&a), Some(&b)) if b - a + 1 == rows.len() => {
+                if rows.len() == f.rows {
+                    f.ds.read_2d::<f32>().map_err(cannot)?
+                } else {
+                    f.ds.read_slice_2d::<f32, _>(s![a..=b, ..])
+                        .map_err(cannot)?
+                }
+            }
+            (Some(_), Some(&last)) => {
+                let block = (BLOCK_BYTES / f.cols.saturating_mul(4)).max(1);
+                let mut x = Array2::<f32>::zeros((rows.len(), f.cols));
+                let mut i = 0;
+                while i < rows.len() {
+                    let start = rows[i];
+                    let end = start.saturating_add(block).min(last + 1);
+                    let part =
+                        f.ds.read_slice_2d::<f32, _>(s![start..end, ..])
+                            .map_err(cannot)?;
+                    while i < rows.len() && rows[i] < end {
+                        x.row_mut(i).assign(&part.row(rows[i] - start));
+                        i += 1;
+                    }
+                }
+                x
+            }
+            _ => Array2::zeros((0, f.cols)),
+        };
+        if let Some(((i, col), &value)) = x.indexed_iter().find(|(_, v)| !v.is_finite()) {
             return Err(Error::NonFinite {
                 path: self.path.clone(),
-                dataset: name.into(),
-                row,
+                dataset: f.name.clone(),
+                row: rows[i],
                 col,
                 value,
             });
         }
         Ok(x)
-    }
-
-    /// Reads integer labels.
-    ///
-    /// A 1-D dataset holds class ids (`Labels::Classes`, each ≥ 0). A 2-D dataset holds 0/1
-    /// targets, one column per output bit (`Labels::Binary`).
-    pub(crate) fn read_labels(&self, name: &str) -> Result<Labels> {
-        let ds = self.dataset(name)?;
-        let shape = ds.shape();
-        match self.descriptor(name, &ds)? {
-            TypeDescriptor::Integer(_) | TypeDescriptor::Unsigned(_) | TypeDescriptor::Boolean => {}
-            TypeDescriptor::Float(_) => {
-                return Err(self.bad(
-                    name,
-                    "labels are floating point; expected integer class ids (cast them to int64)",
-                ));
-            }
-            other => {
-                return Err(self.bad(name, format!("labels must be integers, got {other}")));
-            }
-        }
-        let unsigned = matches!(self.descriptor(name, &ds)?, TypeDescriptor::Unsigned(_));
-        match shape.len() {
-            1 if unsigned => {
-                // Read unsigned ids as u64, so a value beyond i64 is reported as it is.
-                let y = ds
-                    .read_1d::<u64>()
-                    .map_err(|e| self.bad(name, format!("cannot read: {e}")))?;
-                if let Some((i, &v)) = y.indexed_iter().find(|(_, v)| **v > u64::from(u32::MAX)) {
-                    return Err(self.bad(name, format!("label {v} at row {i} is too large")));
-                }
-                Ok(Labels::Classes(y.mapv(|v| v as u32)))
-            }
-            1 => {
-                let y = ds
-                    .read_1d::<i64>()
-                    .map_err(|e| self.bad(name, format!("cannot read: {e}")))?;
-                if let Some((i, &v)) = y.indexed_iter().find(|(_, v)| **v < 0) {
-                    return Err(self.bad(name, format!("negative label {v} at row {i}")));
-                }
-                if let Some((i, &v)) = y.indexed_iter().find(|(_, v)| **v > i64::from(u32::MAX)) {
-                    return Err(self.bad(name, format!("label {v} at row {i} is too large")));
-                }
-                Ok(Labels::Classes(y.mapv(|v| v as u32)))
-            }
-            2 => {
-                let y = ds
-                    .read_2d::<i64>()
-                    .map_err(|e| self.bad(name, format!("cannot read: {e}")))?;
-                if let Some(((r, c), &v)) = y.indexed_iter().find(|(_, v)| **v != 0 && **v != 1) {
-                    return Err(self.bad(
-                        name,
-                        format!("2-D labels must be 0/1 targets, got {v} at row {r}, column {c}"),
-                    ));
-                }
-                Ok(Labels::Binary(y.mapv(|v| v as f32)))
-            }
-            _ => Err(self.bad(
-                name,
-                format!("labels must be 1-D [N] (or 2-D 0/1), got shape {shape:?}"),
-            )),
-        }
     }
 
     /// Reads a string attribute of the file root, stored as a variable-length or fixed-length
@@ -226,19 +223,20 @@ impl H5Source {
     }
 }
 
-/// Labels as stored on disk.
-pub(crate) enum Labels {
-    /// `[N]` class ids.
-    Classes(Array1<u32>),
-    /// `[N, C]` 0/1 targets.
-    Binary(Array2<f32>),
+/// A checked 2-D float dataset, not read yet.
+pub(crate) struct Features {
+    /// Dataset path inside the file.
+    pub(crate) name: String,
+    /// Declared rows.
+    pub(crate) rows: usize,
+    /// Declared columns.
+    pub(crate) cols: usize,
+    ds: hdf5::Dataset,
 }
 
-impl Labels {
-    pub(crate) fn len(&self) -> usize {
-        match self {
-            Labels::Classes(y) => y.len(),
-            Labels::Binary(y) => y.nrows(),
-        }
+impl Features {
+    /// The declared shape `[rows, cols]`.
+    pub(crate) fn shape(&self) -> Vec<usize> {
+        vec![self.rows, self.cols]
     }
 }

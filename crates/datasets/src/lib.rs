@@ -12,7 +12,9 @@
 //! - **Embedding datasets** ([`EmbeddingConfig`], [`load_embeddings`], SPEC §3): frozen image
 //!   embeddings stored in HDF5 (`/train/x`, `/train/y`, `/test/x`, `/test/y`), with L2
 //!   normalisation, standardisation, class subsets and row caps; [`write_hdf5`] writes any
-//!   [`Dataset`] in the same layout.
+//!   [`Dataset`] in the same layout. Only the rows kept are read; a read larger than the memory
+//!   available is refused before allocating ([`Error::TooLarge`]), and so is data stored outside
+//!   the opened file, which its hash would not cover ([`Error::StoredElsewhere`]).
 //!
 //! Randomness: one seed, one independent ChaCha stream per purpose ([`rng_for`], [`Stream`]).
 //! Mini-batches: [`EpochOrder`]. Errors: [`Error`], which names the field, file or dataset at
@@ -57,10 +59,17 @@ mod boolean;
 mod clauses;
 mod dataset;
 mod embeddings;
+#[cfg(feature = "hdf5")]
+mod embeddings_hdf5;
 mod error;
+#[cfg(feature = "hdf5")]
+mod hdf5_guard;
+#[cfg(feature = "hdf5")]
+mod hdf5_labels;
 #[cfg(feature = "hdf5")]
 mod hdf5_read;
 mod hdf5_write;
+mod memory;
 mod preprocess;
 mod seeds;
 
