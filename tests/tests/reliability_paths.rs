@@ -367,11 +367,15 @@ fn report_notes_reach_the_terminal_and_a_truncated_csv_hides_no_unit() {
     let kept: Vec<&str> = text.lines().take(2).collect();
     std::thread::sleep(std::time::Duration::from_millis(20));
     std::fs::write(&csv, kept.join("\n") + "\n").unwrap();
-    // And a unit file that cannot be read.
+    // And a file in units/ that is no unit of the plan (and cannot be read): counted, not read.
     std::fs::write(dir.path().join("out/t/units/garbage.json"), b"{ not json").unwrap();
     let o = fpe_in(dir.path(), &["report", "out"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stderr(&o).contains("note: t: unit file"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("note: t: 1 unit file(s) in units/ belong to other configs"),
+        "{}",
+        stderr(&o)
+    );
     let report = std::fs::read_to_string(dir.path().join("out/REPORT.md")).unwrap();
     assert!(
         !report.contains("stale unit file"),

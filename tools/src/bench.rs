@@ -266,6 +266,14 @@ pub(crate) fn run(
     if opts.threads.contains(&0) {
         bail!("--threads: thread counts must be at least 1");
     }
+    let max = crate::limits::max_threads();
+    if let Some(n) = opts.threads.iter().find(|&&n| n > max) {
+        bail!(
+            "--threads {n}: at most {max} ({} per CPU this process may use); a benchmark does not \
+             cap it silently, since its rows are labelled by thread count",
+            crate::limits::THREADS_PER_CPU
+        );
+    }
     if opts.seconds.is_nan() || opts.seconds <= 0.0 || opts.rounds == 0 {
         bail!("--seconds must be positive and --rounds at least 1");
     }

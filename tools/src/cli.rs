@@ -18,7 +18,8 @@ use crate::knobs::Knobs;
 #[command(version, about, long_about, verbatim_doc_comment)]
 pub(crate) struct Cli {
     /// Worker threads (default: all cores), given before the subcommand: `fpe --threads 2 sweep …`.
-    /// Results do not depend on it.
+    /// Results do not depend on it. At most 4 per CPU this process may use; more is capped there,
+    /// with a warning.
     #[arg(long)]
     pub(crate) threads: Option<usize>,
     /// Device to train on: cpu, or gpu (needs a build with `--features gpu` and a Vulkan, Metal

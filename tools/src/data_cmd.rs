@@ -154,7 +154,7 @@ pub(crate) fn inspect(path: &PathBuf, json: bool) -> Result<()> {
     if json {
         println!("{}", serde_json::to_string_pretty(&info)?);
     } else {
-        println!("{}", path.display());
+        println!("{}", printable(&path.display().to_string()));
         println!("  widths      {:?}", mlp.widths());
         println!(
             "  nnz/layer   {:?} (total {}, biases {})",
@@ -164,7 +164,7 @@ pub(crate) fn inspect(path: &PathBuf, json: bool) -> Result<()> {
         );
         println!("  trained     {} epochs, {} steps", ck.epoch, ck.step);
         for (k, v) in &ck.meta {
-            println!("  {k:<11} {v}");
+            println!("  {:<11} {}", printable(k), printable(v));
         }
         println!(
             "  capacity    mean {:.4}, sum {:.3}",
@@ -176,4 +176,30 @@ pub(crate) fn inspect(path: &PathBuf, json: bool) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// `text` with every control character escaped (`\u{1b}`, `\n`): checkpoint metadata is
+/// written by whoever made the file, and printed raw it could retitle the terminal or forge
+/// lines of this output.
+pub(crate) fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(
+            super::printable("a\u{1b}]0;owned\u{7}\nseed 3\té"),
+            "a\\u{1b}]0;owned\\u{7}\\nseed 3\\té"
+        );
+    }
 }

@@ -5,6 +5,7 @@ mod bench;
 mod cli;
 mod data_cmd;
 mod knobs;
+mod limits;
 mod progress;
 mod reproduce;
 mod workload;
@@ -18,10 +19,11 @@ use crate::cli::{Cli, Command};
 use crate::knobs::{check_rows, load, print_summary};
 
 fn main() -> Result<()> {
+    limits::ignore_file_size_signal();
     let cli = Cli::parse();
     if let Some(n) = cli.threads {
         rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
+            .num_threads(limits::capped_threads(n))
             .build_global()
             .context("configuring threads")?;
     }

@@ -7,10 +7,11 @@ use std::path::PathBuf;
 use crate::error::{Context, Result, invalid};
 
 use crate::experiment::{Experiment, RunOptions};
-use crate::results::{RunRow, UnitResult, read_units, sorted_rows, write_csv};
+use crate::manifest::{UnitFile, UnitPlan, read_unit};
+use crate::results::{RunRow, UnitResult, sorted_rows, write_csv};
 use crate::shard::{Shard, assign};
 use crate::shard_record::ShardRecord;
-use crate::units::{refuse_unsplittable, unit_done, write_resolved_config};
+use crate::units::{refuse_unsplittable, write_resolved_config};
 
 /// A unit [`collect`] did not find, and what is known about why.
 #[derive(Clone, Debug, PartialEq)]
@@ -120,9 +121,11 @@ pub fn collect(exp: &Experiment, opts: &RunOptions) -> Result<CollectOutcome> {
     // directory's lock, which refuses while any of them runs.
     let _lock = crate::lock::DirLock::acquire(&dir).context("--collect")?;
     write_resolved_config(exp, &dir)?;
-    let units = exp.units();
-    let unit_path = |h: &str| dir.join("units").join(format!("{h}.json"));
-    let hashes: Vec<&str> = units.iter().map(|(_, _, h)| h.as_str()).collect();
+    let plan = UnitPlan::of(exp);
+    plan.write(&dir)?;
+    let units = &plan.units;
+    let units_dir = dir.join("units");
+    let hashes: Vec<&str> = units.iter().map(|u| u.hash.as_str()).collect();
     let records = ShardRecord::read_all(&dir);
     let counts: std::collections::BTreeSet<usize> = records
         .iter()
@@ -132,11 +135,20 @@ pub fn collect(exp: &Experiment, opts: &RunOptions) -> Result<CollectOutcome> {
         counts.iter().map(|&n| (n, assign(&hashes, n))).collect();
     let mut missing = Vec::new();
     let mut rerun: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-    for (i, (si, seed, hash)) in units.iter().enumerate() {
-        if unit_done(&unit_path(hash)) {
-            continue;
-        }
+    let mut present: Vec<UnitResult> = Vec::with_capacity(units.len());
+    for (i, u) in units.iter().enumerate() {
+        let hash = &u.hash;
         let mut why = Vec::new();
+        match read_unit(&units_dir, u, &exp.cfg.name) {
+            UnitFile::Valid(r) => {
+                present.push(r);
+                continue;
+            }
+            UnitFile::Missing => {}
+            UnitFile::Invalid(reason) => {
+                why.push(format!("its file in units/ is not its result: {reason}"));
+            }
+        }
         for (count, owner) in &owners {
             let shard = format!("{}/{count}", owner[i]);
             let entry = rerun.entry(*count).or_default();
@@ -158,20 +170,15 @@ pub fn collect(exp: &Experiment, opts: &RunOptions) -> Result<CollectOutcome> {
         }
         missing.push(MissingUnit {
             hash: hash.clone(),
-            setting: exp.settings[*si].label.clone(),
-            seed: *seed,
+            setting: u.setting.clone(),
+            seed: u.seed,
             why,
         });
     }
     for shards in rerun.values_mut() {
         shards.sort_unstable();
     }
-    let wanted: std::collections::HashSet<&str> = hashes.iter().copied().collect();
-    let all: Vec<UnitResult> = read_units(&dir.join("units"))?
-        .into_iter()
-        .filter(|u| wanted.contains(u.config_hash.as_str()))
-        .collect();
-    let rows = sorted_rows(&all);
+    let rows = sorted_rows(&present);
     write_csv(&dir.join("results.csv"), &rows)?;
     Ok(CollectOutcome {
         dir,

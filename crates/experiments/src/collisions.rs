@@ -118,7 +118,7 @@ pub fn run(exp: &Experiment, dir: &Path) -> Result<ExperimentOutcome> {
         }
     }
     let json = serde_json::to_string_pretty(&rows)?;
-    fpe_model::write_atomic(&dir.join("collisions.json"), json.as_bytes())?;
+    fpe_io::write_atomic(&dir.join("collisions.json"), json.as_bytes())?;
     let csv = crate::results::csv_text(
         &[
             "k",
@@ -147,7 +147,7 @@ pub fn run(exp: &Experiment, dir: &Path) -> Result<ExperimentOutcome> {
             ]
         }),
     );
-    fpe_model::write_atomic(&dir.join("collisions.csv"), csv.as_bytes())?;
+    fpe_io::write_atomic(&dir.join("collisions.csv"), csv.as_bytes())?;
     Ok(ExperimentOutcome {
         dir: dir.to_path_buf(),
         ran: 1,

@@ -273,25 +273,6 @@ pub const MAX_SETTINGS: usize = 100_000;
 /// Most units (settings × seeds) one experiment may have.
 pub const MAX_UNITS: usize = 1_000_000;
 
-/// The experiment name becomes a directory under `--out`: it must be one plain path component.
-///
-/// # Errors
-/// An empty name, `.` or `..`, or a name with a path separator or NUL, naming the field.
-pub fn validate_name(name: &str) -> Result<()> {
-    let bad = name.is_empty()
-        || name == "."
-        || name == ".."
-        || name.contains(['/', '\\', '\0'])
-        || Path::new(name).is_absolute();
-    if bad {
-        invalid!(
-            "`name` = {name:?}: the name becomes a directory under --out, so it must be a single \
-             plain name such as \"e1_headline\" (not empty, not `.` or `..`, no `/` or `\\`)"
-        );
-    }
-    Ok(())
-}
-
 /// Deserialises `table`, naming the failing field in errors: `` `{prefix}path`: message ``.
 fn located<T: serde::de::DeserializeOwned>(table: toml::Table, prefix: &str) -> Result<T> {
     serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
@@ -305,6 +286,9 @@ fn located<T: serde::de::DeserializeOwned>(table: toml::Table, prefix: &str) -> 
     })
 }
 
+/// The most bytes a config file may have.
+pub const MAX_CONFIG_BYTES: u64 = 16 << 20;
+
 impl ExperimentConfig {
     /// Reads and validates a config file.
     ///
@@ -312,8 +296,8 @@ impl ExperimentConfig {
     /// Unreadable file, TOML syntax, unknown fields, wrong types or invalid values, each naming
     /// the file and field.
     pub fn load(path: &Path) -> Result<Self> {
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let text = fpe_io::read_regular_to_string(path, crate::config::MAX_CONFIG_BYTES, "config")
+            .with_context(|| format!("reading {}", path.display()))?;
         let table: toml::Table = text
             .parse()
             .with_context(|| format!("{}: invalid TOML", path.display()))?;
@@ -357,7 +341,7 @@ impl ExperimentConfig {
     /// # Errors
     /// The first invalid field, with its value and the allowed values.
     pub fn validate(&self) -> Result<()> {
-        validate_name(&self.name)?;
+        crate::names::validate_name(&self.name)?;
         if self.seeds.is_empty() {
             invalid!("`seeds` is empty: give at least one seed, e.g. seeds = [0, 1, 2]");
         }
@@ -405,9 +389,10 @@ impl ExperimentConfig {
             .find(|&&l| l >= self.model.hidden.len())
         {
             invalid!(
-                "`expansion.layers` names layer {l}, but `model.hidden` has {} hidden layer(s) (indices 0..{})",
+                "`expansion.layers` names layer {l}, but `model.hidden` has {} hidden layer(s) \
+                 (valid indices: 0 to {})",
                 self.model.hidden.len(),
-                self.model.hidden.len()
+                self.model.hidden.len().saturating_sub(1)
             );
         }
         if !(self.metrics.tau > 0.0 && self.metrics.tau <= 1.0) {

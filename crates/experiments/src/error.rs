@@ -24,6 +24,10 @@ pub enum Error {
     /// A file or directory operation failed.
     #[error(transparent)]
     Io(#[from] std::io::Error),
+    /// A file could not be read or written (a FIFO where a file should be, a file too large
+    /// for its kind, the disk full).
+    #[error(transparent)]
+    File(#[from] fpe_io::Error),
     /// Training failed for an arm (e.g. its shared warm-up failed).
     #[error("{0}")]
     Training(String),
@@ -75,6 +79,9 @@ impl Error {
         match self.root() {
             Error::Io(e) => e.kind() == std::io::ErrorKind::NotFound,
             Error::Model(fpe_model::Error::Io { cause, .. }) => {
+                cause.kind() == std::io::ErrorKind::NotFound
+            }
+            Error::File(fpe_io::Error::Io { cause, .. }) => {
                 cause.kind() == std::io::ErrorKind::NotFound
             }
             Error::Dataset(fpe_datasets::Error::FileNotFound { .. }) => true,

@@ -8,8 +8,10 @@ use std::sync::Arc;
 
 use crate::error::{Context, Result};
 
+use crate::arms::Arm;
 use crate::config::{ExperimentConfig, apply_overrides, config_dir, set_path};
 use crate::identity::unit_hash;
+use crate::manifest::UnitId;
 use crate::progress::Observer;
 use crate::results::RunRow;
 
@@ -98,8 +100,8 @@ impl Experiment {
     /// # Errors
     /// Any config error, naming the file and field.
     pub fn load(path: &Path, quick: bool, overrides: &toml::Table) -> Result<Self> {
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let text = fpe_io::read_regular_to_string(path, crate::config::MAX_CONFIG_BYTES, "config")
+            .with_context(|| format!("reading {}", path.display()))?;
         let table: toml::Table = text
             .parse()
             .with_context(|| format!("{}: invalid TOML", path.display()))?;
@@ -181,15 +183,24 @@ impl Experiment {
         })
     }
 
-    /// Every (setting, seed) unit with its hash.
-    pub fn units(&self) -> Vec<(usize, u64, String)> {
+    /// Every (setting, seed) unit with its hash and arms, in grid order.
+    pub fn units(&self) -> Vec<UnitId> {
         self.settings
             .iter()
             .flat_map(|s| {
-                s.cfg
-                    .seeds
+                let arms: Vec<String> = s
+                    .cfg
+                    .arms
                     .iter()
-                    .map(move |&seed| (s.index, seed, unit_hash(&s.cfg, seed)))
+                    .map(|a| Arm::parse(a).map_or_else(|_| a.clone(), |a| a.name().to_string()))
+                    .collect();
+                s.cfg.seeds.iter().map(move |&seed| UnitId {
+                    hash: unit_hash(&s.cfg, seed),
+                    setting_index: s.index,
+                    setting: s.label.clone(),
+                    seed,
+                    arms: arms.clone(),
+                })
             })
             .collect()
     }

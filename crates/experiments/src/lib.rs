@@ -15,8 +15,10 @@ pub mod error;
 pub mod experiment;
 pub mod identity;
 pub mod lock;
+pub mod manifest;
 pub mod measure;
 pub mod memory;
+pub mod names;
 pub mod output;
 pub mod overrides;
 pub mod paths;
@@ -32,3 +34,5 @@ pub mod sweep;
 pub mod units;
 
 pub use error::{Error, Result};
+/// The file errors of `fpe-io` that [`Error::File`] carries.
+pub use fpe_io::Error as FileError;

@@ -35,7 +35,7 @@ pub fn check_output(path: &Path, flag: &str, force: bool, inputs: &[&Path]) -> R
             input.display()
         );
     }
-    if let Some(kind) = fpe_model::non_regular_kind(path) {
+    if let Some(kind) = fpe_io::non_regular_kind(path) {
         invalid!(
             "{flag} {}: refusing to replace a {kind} with a regular file; choose a regular file path",
             path.display()

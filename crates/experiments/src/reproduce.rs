@@ -75,7 +75,7 @@ fn write_record(out: &Path, record: &RunRecord) -> Result<()> {
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let path = out.join(RUN_RECORD);
     let json = serde_json::to_string_pretty(record)? + "\n";
-    fpe_model::write_atomic(&path, json.as_bytes())
+    fpe_io::write_atomic(&path, json.as_bytes())
         .with_context(|| format!("writing {}", path.display()))
 }
 

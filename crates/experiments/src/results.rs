@@ -84,6 +84,43 @@ pub struct RunRow {
     pub wall_seconds: f64,
 }
 
+/// The statuses a row may have.
+pub const STATUSES: [&str; 3] = ["ok", "failed", "diverged"];
+
+/// Whether a row's values are possible: a known status and, for a row that trained (`ok`,
+/// `diverged`), accuracies in [0, 1] and a finite, non-negative training loss.
+///
+/// # Errors
+/// The first impossible value, in words.
+pub fn check_row(r: &RunRow) -> std::result::Result<(), String> {
+    if !STATUSES.contains(&r.status.as_str()) {
+        return Err(format!(
+            "status `{}` is none of {}",
+            r.status,
+            STATUSES.join(", ")
+        ));
+    }
+    if r.status == "failed" {
+        return Ok(());
+    }
+    for (name, v) in [
+        ("test_accuracy", r.test_accuracy),
+        ("test_per_bit", r.test_per_bit),
+        ("train_accuracy", r.train_accuracy),
+    ] {
+        if !(0.0..=1.0).contains(&v) {
+            return Err(format!("{name} = {v} is not in [0, 1]"));
+        }
+    }
+    let loss = r.final_train_loss;
+    if !(loss.is_finite() && loss >= 0.0) {
+        return Err(format!(
+            "final_train_loss = {loss} is not a finite, non-negative number"
+        ));
+    }
+    Ok(())
+}
+
 /// The result file of one unit (setting × seed).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct UnitResult {
@@ -137,6 +174,24 @@ pub const CSV_COLUMNS: &[&str] = &[
     "wall_seconds",
 ];
 
+/// A text cell of the CSV: a value starting with `=`, `+`, `-` or `@` (which a spreadsheet would
+/// run as a formula) gets a leading `'`, as OWASP advises; [`from_text_cell`] removes it.
+pub fn text_cell(s: &str) -> String {
+    if s.starts_with(crate::names::FORMULA_STARTS) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    }
+}
+
+/// The value of a [`text_cell`].
+pub fn from_text_cell(s: &str) -> String {
+    match s.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(crate::names::FORMULA_STARTS) => rest.to_string(),
+        _ => s.to_string(),
+    }
+}
+
 fn opt(v: Option<f64>) -> String {
     v.map(|x| format!("{x}")).unwrap_or_default()
 }
@@ -188,15 +243,15 @@ impl RunRow {
 
     fn csv_fields(&self) -> Vec<String> {
         vec![
-            self.experiment.clone(),
-            self.setting.clone(),
+            text_cell(&self.experiment),
+            text_cell(&self.setting),
             self.setting_index.to_string(),
             self.config_hash.clone(),
             params_field(&self.params),
             self.seed.to_string(),
-            self.arm.clone(),
-            self.status.clone(),
-            self.error.clone(),
+            text_cell(&self.arm),
+            text_cell(&self.status),
+            text_cell(&self.error),
             self.measured(self.test_accuracy),
             self.measured(self.test_per_bit),
             self.measured(self.train_accuracy),
@@ -238,33 +293,38 @@ pub fn to_csv(rows: &[RunRow]) -> String {
 /// # Errors
 /// I/O errors naming the path.
 pub fn write_csv(path: &Path, rows: &[RunRow]) -> Result<()> {
-    fpe_model::write_atomic(path, to_csv(rows).as_bytes())
+    fpe_io::write_atomic(path, to_csv(rows).as_bytes())
         .with_context(|| format!("writing {}", path.display()))
 }
 
-/// Reads every unit file in `dir` (sorted rows: setting, seed, arm order as written).
-///
-/// # Errors
-/// A unit file that exists but does not parse, naming it.
-pub fn read_units(dir: &Path) -> Result<Vec<UnitResult>> {
-    let mut units = Vec::new();
-    if !dir.exists() {
-        return Ok(units);
-    }
-    let mut paths: Vec<_> = std::fs::read_dir(dir)
-        .with_context(|| format!("listing {}", dir.display()))?
+/// Every `*.json` file in the units directory `dir`, sorted by name, each parsed or with the
+/// reason it could not be (a FIFO or device is refused unread, a file over
+/// [`crate::manifest::MAX_UNIT_FILE_BYTES`] unread). These are all files, of the current config
+/// or not: [`crate::manifest::read_unit`] checks one against the plan.
+pub fn scan_units(
+    dir: &Path,
+) -> Vec<(std::path::PathBuf, std::result::Result<UnitResult, String>)> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut paths: Vec<_> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
         .collect();
     paths.sort();
-    for p in paths {
-        let text =
-            std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?;
-        let u: UnitResult =
-            serde_json::from_str(&text).with_context(|| format!("parsing {}", p.display()))?;
-        units.push(u);
-    }
-    Ok(units)
+    paths
+        .into_iter()
+        .map(|p| {
+            let parsed = fpe_io::read_regular_to_string(
+                &p,
+                crate::manifest::MAX_UNIT_FILE_BYTES,
+                "unit file",
+            )
+            .map_err(|e| e.to_string())
+            .and_then(|t| serde_json::from_str(&t).map_err(|e| format!("{}: {e}", p.display())));
+            (p, parsed)
+        })
+        .collect()
 }
 
 /// All rows of `units`, sorted by setting index, seed, then the order the arms were run.

@@ -69,7 +69,7 @@ impl ShardRecord {
         std::fs::create_dir_all(dir.join("shards"))
             .with_context(|| format!("creating {}/shards", dir.display()))?;
         let json = serde_json::to_string_pretty(self)?;
-        fpe_model::write_atomic(&path, json.as_bytes())
+        fpe_io::write_atomic(&path, json.as_bytes())
             .with_context(|| format!("writing {}", path.display()))
     }
 
@@ -81,7 +81,7 @@ impl ShardRecord {
         let mut out: Vec<ShardRecord> = entries
             .flatten()
             .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
-            .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+            .filter_map(|e| fpe_io::read_regular_to_string(&e.path(), 1 << 30, "shard record").ok())
             .filter_map(|t| serde_json::from_str(&t).ok())
             .collect();
         out.sort_by(|a, b| a.shard.cmp(&b.shard));

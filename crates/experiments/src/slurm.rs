@@ -274,7 +274,7 @@ impl SlurmJob {
             (&scripts.array, self.array_script()),
             (&scripts.collect, self.collect_script()),
         ] {
-            fpe_model::write_atomic(path, text.as_bytes())
+            fpe_io::write_atomic(path, text.as_bytes())
                 .with_context(|| format!("writing {}", path.display()))?;
             #[cfg(unix)]
             {

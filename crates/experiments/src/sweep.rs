@@ -25,17 +25,16 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use crate::error::{Context, Error, Result};
+use crate::error::{Context, Error, Result, invalid};
 use rayon::prelude::*;
 
 use crate::config::ExperimentKind;
-use crate::results::{RunRow, UnitResult, read_units, sorted_rows, write_csv};
+use crate::manifest::{UnitFile, UnitId, UnitPlan, read_unit};
+use crate::results::{RunRow, UnitResult, scan_units, sorted_rows, write_csv};
 use crate::runner::{UnitInput, run_unit};
 use crate::shard::{Shard, assign};
 use crate::shard_record::ShardRecord;
-use crate::units::{
-    refuse_unsplittable, remove_stale_temp_files, unit_done, write_resolved_config,
-};
+use crate::units::{refuse_unsplittable, remove_stale_temp_files, write_resolved_config};
 
 pub use crate::collect::{CollectOutcome, MissingUnit, collect};
 pub use crate::data::DataCache;
@@ -43,28 +42,36 @@ pub use crate::experiment::{Experiment, ExperimentOutcome, RunOptions, Setting};
 pub use crate::identity::{unit_config, unit_hash};
 pub use crate::units::{PlannedUnit, plan};
 
-/// Says on stderr why pending units whose (setting, seed) already has a result on disk under
-/// another name run again: which part of their identity changed (see [`crate::identity`]).
-fn explain_reruns(exp: &Experiment, dir: &Path, pending: &[&(usize, u64, String)]) {
+/// Says on stderr why pending units run again: a file under their name that is not their result
+/// (`invalid`), or a result of the same (setting, seed) on disk under another name, with the part
+/// of its identity that changed (see [`crate::identity`]).
+fn explain_reruns(exp: &Experiment, dir: &Path, pending: &[&UnitId], invalid: &[(String, String)]) {
+    for (hash, why) in invalid {
+        eprintln!(
+            "[{}] unit {hash} runs again: its file in units/ is not its result: {why}",
+            exp.cfg.name
+        );
+    }
     if pending.is_empty() {
         return;
     }
-    let Ok(old) = read_units(&dir.join("units")) else {
-        return;
-    };
-    let recorded: HashMap<(String, u64), Option<crate::identity::UnitInputs>> = old
-        .into_iter()
-        .filter_map(|u| {
-            let r = u.rows.first()?;
-            Some(((r.setting.clone(), r.seed), u.inputs.clone()))
-        })
-        .collect();
+    let recorded: HashMap<(String, u64), Option<crate::identity::UnitInputs>> =
+        scan_units(&dir.join("units"))
+            .into_iter()
+            .filter_map(|(_, u)| {
+                let u = u.ok()?;
+                let r = u.rows.first()?;
+                Some(((r.setting.clone(), r.seed), u.inputs.clone()))
+            })
+            .collect();
     let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
-    for (si, seed, _) in pending {
-        let setting = &exp.settings[*si];
-        if let Some(old) = recorded.get(&(setting.label.clone(), *seed)) {
-            let now = crate::identity::unit_inputs(&setting.cfg, *seed);
-            *reasons.entry(now.changed_from(old.as_ref())).or_default() += 1;
+    for id in pending {
+        let setting = &exp.settings[id.setting_index];
+        if let Some(old) = recorded.get(&(setting.label.clone(), id.seed)) {
+            let now = crate::identity::unit_inputs(&setting.cfg, id.seed);
+            if now.hash() != old.as_ref().map(|o| o.hash()).unwrap_or_default() {
+                *reasons.entry(now.changed_from(old.as_ref())).or_default() += 1;
+            }
         }
     }
     for (why, n) in reasons {
@@ -83,7 +90,9 @@ const NOT_STARTED: &str = "not started: an earlier write failed";
 fn is_write_error(e: &Error) -> bool {
     matches!(
         e.root(),
-        Error::Model(fpe_model::Error::Io { .. }) | Error::Io(_)
+        Error::Model(fpe_model::Error::Io { .. })
+            | Error::Io(_)
+            | Error::File(fpe_io::Error::Io { .. })
     )
 }
 
@@ -131,13 +140,13 @@ fn run_units(
         None => crate::lock::DirLock::acquire(&dir)?,
         Some(s) => crate::lock::DirLock::acquire_shard(&dir, s)?,
     };
-    let all_units = exp.units();
-    let units: Vec<&(usize, u64, String)> = match shard {
-        None => all_units.iter().collect(),
+    let plan = UnitPlan::of(exp);
+    let units: Vec<&UnitId> = match shard {
+        None => plan.units.iter().collect(),
         Some(s) => {
-            let hashes: Vec<&str> = all_units.iter().map(|(_, _, h)| h.as_str()).collect();
+            let hashes: Vec<&str> = plan.units.iter().map(|u| u.hash.as_str()).collect();
             let owner = assign(&hashes, s.count);
-            all_units
+            plan.units
                 .iter()
                 .zip(owner)
                 .filter(|(_, o)| *o == s.index)
@@ -147,22 +156,31 @@ fn run_units(
     };
     // Stale temporary files: a plain sweep owns them all; a shard only those of its own units
     // (another shard may be writing the rest right now).
-    let own_prefixes: Vec<String> = units.iter().map(|(_, _, h)| format!("{h}.json")).collect();
-    remove_stale_temp_files(&dir.join("units"), |name| {
-        shard.is_none() || own_prefixes.iter().any(|p| name.starts_with(p.as_str()))
+    let own: Vec<&str> = units.iter().map(|u| u.hash.as_str()).collect();
+    remove_stale_temp_files(&opts.out, &dir, |name| {
+        shard.is_none() || own.iter().any(|h| name.starts_with(h))
     });
     write_resolved_config(exp, &dir)?;
     if exp.cfg.kind == ExperimentKind::Collisions {
         return crate::collisions::run(exp, &dir);
     }
-    let unit_path = |h: &str| dir.join("units").join(format!("{h}.json"));
-    let pending: Vec<&(usize, u64, String)> = units
+    plan.write(&dir)?;
+    let units_dir = dir.join("units");
+    let mut invalid: Vec<(String, String)> = Vec::new();
+    let pending: Vec<&UnitId> = units
         .iter()
         .copied()
-        .filter(|(_, _, h)| !unit_done(&unit_path(h)))
+        .filter(|u| match read_unit(&units_dir, u, &exp.cfg.name) {
+            UnitFile::Valid(_) => false,
+            UnitFile::Missing => true,
+            UnitFile::Invalid(why) => {
+                invalid.push((u.hash.clone(), why));
+                true
+            }
+        })
         .collect();
     let skipped = units.len() - pending.len();
-    explain_reruns(exp, &dir, &pending);
+    explain_reruns(exp, &dir, &pending, &invalid);
     let label = match shard {
         None => exp.cfg.name.clone(),
         Some(s) => format!("{} shard {s}", exp.cfg.name),
@@ -175,8 +193,10 @@ fn run_units(
         .progress
         .start(&label, units.len() as u64, skipped as u64);
     let ckpt_dir = opts.checkpoints.then(|| dir.join("checkpoints"));
-    let run_one = |si: &usize, seed: &u64, hash: &String| -> Result<()> {
-        let setting = &exp.settings[*si];
+    let unit_path = |h: &str| units_dir.join(format!("{h}.json"));
+    let run_one = |id: &UnitId| -> Result<()> {
+        let (seed, hash) = (&id.seed, &id.hash);
+        let setting = &exp.settings[id.setting_index];
         let t0 = Instant::now();
         let data = cache.get(&setting.cfg, *seed)?;
         let template = RunRow {
@@ -211,7 +231,7 @@ fn run_units(
             inputs: Some(crate::identity::unit_inputs(&setting.cfg, *seed)),
         };
         let json = serde_json::to_string_pretty(&unit)?;
-        fpe_model::write_atomic(&unit_path(hash), json.as_bytes())?;
+        fpe_io::write_atomic(&unit_path(hash), json.as_bytes())?;
         progress.unit_done(&setting.label, *seed, best);
         Ok(())
     };
@@ -221,11 +241,11 @@ fn run_units(
     let write_failed = AtomicBool::new(false);
     let results: Vec<Result<()>> = pending
         .par_iter()
-        .map(|(si, seed, hash)| {
+        .map(|id| {
             if write_failed.load(Ordering::SeqCst) {
                 return Err(Error::UnitsFailed(NOT_STARTED.to_string()));
             }
-            let outcome = run_one(si, seed, hash);
+            let outcome = run_one(id);
             if outcome.as_ref().is_err_and(is_write_error) {
                 write_failed.store(true, Ordering::SeqCst);
             }
@@ -236,7 +256,7 @@ fn run_units(
     let errors: Vec<(&str, String)> = pending
         .iter()
         .zip(results)
-        .filter_map(|((_, _, h), r)| r.err().map(|e| (h.as_str(), format!("{e:#}"))))
+        .filter_map(|(u, r)| r.err().map(|e| (u.hash.as_str(), format!("{e:#}"))))
         .collect();
     if let Some(r) = &mut record {
         r.finish(&errors);
@@ -268,12 +288,19 @@ fn run_units(
         }
         return Err(Error::UnitsFailed(msg));
     }
-    let wanted: std::collections::HashSet<&str> =
-        units.iter().map(|(_, _, h)| h.as_str()).collect();
-    let all: Vec<UnitResult> = read_units(&dir.join("units"))?
-        .into_iter()
-        .filter(|u| wanted.contains(u.config_hash.as_str()))
-        .collect();
+    // Exactly the units of this config (and shard), each checked again as it is read back.
+    let mut all: Vec<UnitResult> = Vec::with_capacity(units.len());
+    for u in &units {
+        match read_unit(&units_dir, u, &exp.cfg.name) {
+            UnitFile::Valid(r) => all.push(r),
+            UnitFile::Missing => invalid!("unit {} vanished from {}", u.hash, units_dir.display()),
+            UnitFile::Invalid(why) => invalid!(
+                "unit {} in {} is not its result after running it: {why}",
+                u.hash,
+                units_dir.display()
+            ),
+        }
+    }
     let rows = sorted_rows(&all);
     if shard.is_none() {
         write_csv(&dir.join("results.csv"), &rows)?;

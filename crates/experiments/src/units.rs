@@ -9,7 +9,6 @@ use serde::Serialize;
 use crate::config::{ExperimentConfig, ExperimentKind};
 use crate::experiment::Experiment;
 use crate::identity::unit_config;
-use crate::results::UnitResult;
 use crate::shard::{Shard, assign};
 
 /// Writes `DIR/config.toml`: the typed config with every default written out, `[quick]`
@@ -19,10 +18,10 @@ pub(crate) fn write_resolved_config(exp: &Experiment, dir: &Path) -> Result<()> 
     resolved.quick.clear();
     let resolved = toml::to_string_pretty(&resolved).context("serialising the resolved config")?;
     let path = dir.join("config.toml");
-    if std::fs::read_to_string(&path).is_ok_and(|t| t == resolved) {
+    if fpe_io::read_regular_to_string(&path, 64 << 20, "config").is_ok_and(|t| t == resolved) {
         return Ok(());
     }
-    fpe_model::write_atomic(&path, resolved.as_bytes())
+    fpe_io::write_atomic(&path, resolved.as_bytes())
         .with_context(|| format!("writing {}", path.display()))
 }
 
@@ -64,7 +63,7 @@ pub struct PlannedUnit {
 pub fn plan(exp: &Experiment, shard: Option<Shard>) -> Result<Vec<PlannedUnit>> {
     refuse_unsplittable(exp, "--plan")?;
     let units = exp.units();
-    let hashes: Vec<&str> = units.iter().map(|(_, _, h)| h.as_str()).collect();
+    let hashes: Vec<&str> = units.iter().map(|u| u.hash.as_str()).collect();
     let owner = shard.map(|s| assign(&hashes, s.count));
     Ok(units
         .iter()
@@ -73,37 +72,29 @@ pub fn plan(exp: &Experiment, shard: Option<Shard>) -> Result<Vec<PlannedUnit>> 
             (Some(s), Some(o)) => o[*i] == s.index,
             _ => true,
         })
-        .map(|(_, (si, seed, hash))| {
-            let setting = &exp.settings[*si];
+        .map(|(_, u)| {
+            let setting = &exp.settings[u.setting_index];
             PlannedUnit {
-                hash: hash.clone(),
+                hash: u.hash.clone(),
                 shard: shard.map(|s| s.to_string()),
                 setting_index: setting.index,
                 setting: setting.label.clone(),
-                seed: *seed,
-                config: unit_config(&setting.cfg, *seed),
+                seed: u.seed,
+                config: unit_config(&setting.cfg, u.seed),
             }
         })
         .collect())
 }
 
-/// Removes temporary files a killed run left behind (`*.tmp-XXXXXXXX`) whose name `owned` accepts; we
-/// hold the lock over those, so no live writer owns them.
-pub(crate) fn remove_stale_temp_files(dir: &Path, owned: impl Fn(&str) -> bool) {
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for e in entries.flatten() {
-            let name = e.file_name().to_string_lossy().into_owned();
-            if name.contains(".tmp-") && owned(&name) {
-                let _ = std::fs::remove_file(e.path());
-            }
-        }
+/// Removes the temporary files a killed run left behind in an experiment directory `dir`
+/// (itself, `units/`, `checkpoints/`) whose name `owned` accepts; we hold the lock over those, so
+/// no live writer owns them. Never follows a symbolic link out of the output tree `root`.
+pub(crate) fn remove_stale_temp_files(root: &Path, dir: &Path, owned: impl Fn(&str) -> bool) {
+    for sub in [
+        dir.to_path_buf(),
+        dir.join("units"),
+        dir.join("checkpoints"),
+    ] {
+        fpe_io::remove_stale_temp_files(root, &sub, &owned);
     }
-}
-
-/// A unit is done when its result file exists and parses.
-pub(crate) fn unit_done(path: &Path) -> bool {
-    std::fs::read_to_string(path)
-        .ok()
-        .and_then(|t| serde_json::from_str::<UnitResult>(&t).ok())
-        .is_some()
 }

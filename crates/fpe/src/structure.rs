@@ -57,13 +57,18 @@ impl ExpansionPlan {
 /// [`Error::Config`] naming the layer: the output layer, or an index out of range.
 pub fn check_layers(mlp: &Mlp, cfg: &ExpansionConfig) -> Result<()> {
     let hidden = mlp.depth() - 1;
+    let valid = match hidden {
+        0 => "none".to_string(),
+        1 => "only 0".to_string(),
+        h => format!("0 to {} (inclusive)", h - 1),
+    };
     for &l in &cfg.layers {
         if l == hidden {
             return Err(Error::config(
                 "layers",
                 l,
                 format!(
-                    "layer {l} is the output layer; only hidden layers 0..{hidden} can be expanded"
+                    "layer {l} is the output layer; only hidden layers can be expanded: {valid}"
                 ),
             ));
         }
@@ -72,7 +77,7 @@ pub fn check_layers(mlp: &Mlp, cfg: &ExpansionConfig) -> Result<()> {
                 "layers",
                 l,
                 format!(
-                    "out of range: the network has {hidden} hidden layer(s), indices 0..{hidden}"
+                    "out of range: the network has {hidden} hidden layer(s), valid indices: {valid}"
                 ),
             ));
         }

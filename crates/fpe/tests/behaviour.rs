@@ -391,3 +391,24 @@ fn dropconnect_trains_and_leaves_weights_whole() {
     assert!(t.mlp.layers()[0].weight().iter().all(|&w| w != 0.0));
     let _ = Array1::<f32>::zeros(1);
 }
+
+#[test]
+fn an_out_of_range_layer_names_the_valid_indices() {
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    let mlp = fpe_model::MlpConfig {
+        d_in: 6,
+        hidden: vec![4],
+        d_out: 2,
+    }
+    .init(&mut rng)
+    .unwrap();
+    let cfg = fpe::ExpansionConfig {
+        layers: vec![5],
+        ..Default::default()
+    };
+    let e = fpe::expand(&mlp, &cfg, None, None, &mut rng)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("valid indices: only 0"), "{e}");
+    assert!(!e.contains("0..1"), "{e}");
+}

@@ -7,7 +7,7 @@ use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
 use std::process::Command;
 
-use fpe_model::{Error, write_atomic};
+use fpe_io::{Error, write_atomic};
 
 /// Makes a character device (like /dev/null, major 1 minor 3) with mknod where allowed (root),
 /// else a FIFO; returns whether it is a device.

@@ -21,7 +21,7 @@
 //! inconsistent model, each with its own [`Error`] variant.
 
 use std::collections::BTreeMap;
-use std::io::Write;
+use std::io::Read;
 use std::path::Path;
 
 use bincode::Options;
@@ -113,9 +113,9 @@ impl Checkpoint {
             });
         }
         if bytes.len() < 12 {
-            return Err(Error::CheckpointTruncated {
+            return Err(Error::CheckpointHeaderTruncated {
                 path: p(),
-                expected: HEADER_LEN as u64,
+                header: HEADER_LEN as u64,
                 found: bytes.len() as u64,
             });
         }
@@ -132,9 +132,9 @@ impl Checkpoint {
             }
         };
         if bytes.len() < header_len {
-            return Err(Error::CheckpointTruncated {
+            return Err(Error::CheckpointHeaderTruncated {
                 path: p(),
-                expected: header_len as u64,
+                header: header_len as u64,
                 found: bytes.len() as u64,
             });
         }
@@ -174,7 +174,7 @@ impl Checkpoint {
             .deserialize(payload)
             .map_err(|e| Error::CheckpointPayload {
                 path: p(),
-                reason: e.to_string(),
+                reason: decode_failure(&e),
             })?;
         ck.validate().map_err(|e| Error::CheckpointPayload {
             path: p(),
@@ -205,17 +205,18 @@ impl Checkpoint {
     /// # Errors
     /// [`Error::Io`] naming the path.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
-        write_atomic(path.as_ref(), &self.to_bytes())
+        Ok(fpe_io::write_atomic(path.as_ref(), &self.to_bytes())?)
     }
 
-    /// Reads a checkpoint file.
+    /// Reads a checkpoint file: a regular file only (a FIFO or device is refused before a byte
+    /// is read), and no more bytes than its header promises.
     ///
     /// # Errors
-    /// [`Error::Io`] if it cannot be read, otherwise as [`Checkpoint::from_bytes`].
+    /// [`Error::Io`] if it cannot be read, [`Error::NotRegularFile`] for a FIFO, device or
+    /// directory, otherwise as [`Checkpoint::from_bytes`].
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        Checkpoint::from_bytes(&bytes, path)
+        Checkpoint::from_bytes(&read_bounded(path)?, path)
     }
 }
 
@@ -307,6 +308,55 @@ mod optimizer_repr {
     }
 }
 
+/// The bytes of the checkpoint file at `path`: the header, then at most the payload length it
+/// promises, plus one byte so that trailing bytes are still reported.
+fn read_bounded(path: &Path) -> Result<Vec<u8>> {
+    let mut file = fpe_io::open_regular(path)?;
+    let io = |e| Error::io(path, e);
+    let mut bytes = Vec::with_capacity(HEADER_LEN);
+    (&mut file)
+        .take(HEADER_LEN as u64)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() < 20 || &bytes[..MAGIC.len()] != MAGIC {
+        return Ok(bytes);
+    }
+    let header_len = match u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes")) {
+        V1 => V1_HEADER_LEN,
+        _ => HEADER_LEN,
+    };
+    let promised = u64::from_le_bytes(bytes[12..20].try_into().expect("8 bytes"));
+    let len = file.metadata().map_err(io)?.len();
+    let rest = (header_len as u64)
+        .saturating_add(promised)
+        .saturating_add(1);
+    // Read what is there up to the promise; a shorter file is reported as truncated.
+    let want = rest
+        .min(len.saturating_add(1))
+        .saturating_sub(bytes.len() as u64);
+    bytes.reserve(usize::try_from(want).unwrap_or(0));
+    file.take(want).read_to_end(&mut bytes).map_err(io)?;
+    Ok(bytes)
+}
+
+/// A payload decoding failure in words. bincode reports a length field that points past the
+/// end of the payload as an I/O error with an empty message.
+fn decode_failure(e: &bincode::Error) -> String {
+    match e.as_ref() {
+        bincode::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            "the payload ends inside a value: a length field promises more bytes than the \
+             payload holds (corrupt, or written by another program)"
+                .into()
+        }
+        bincode::ErrorKind::SizeLimit => {
+            "a length field promises more bytes than the payload holds (corrupt, or written \
+             by another program)"
+                .into()
+        }
+        other => other.to_string(),
+    }
+}
+
 fn options() -> impl Options {
     bincode::DefaultOptions::new()
         .with_fixint_encoding()
@@ -328,79 +378,4 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 /// Lowercase hexadecimal of `bytes`, in order.
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// What is at `path` when it is not a regular file (`None` for a regular file or nothing).
-/// Symbolic links are not followed: a link is reported as one.
-pub fn non_regular_kind(path: &Path) -> Option<&'static str> {
-    let t = std::fs::symlink_metadata(path).ok()?.file_type();
-    if t.is_file() {
-        return None;
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        if t.is_char_device() {
-            return Some("character device");
-        }
-        if t.is_block_device() {
-            return Some("block device");
-        }
-        if t.is_fifo() {
-            return Some("FIFO");
-        }
-        if t.is_socket() {
-            return Some("socket");
-        }
-    }
-    Some(if t.is_symlink() {
-        "symbolic link"
-    } else if t.is_dir() {
-        "directory"
-    } else {
-        "special file"
-    })
-}
-
-/// Writes `bytes` to `path` through a temporary file in the same directory, `fsync`ed, then
-/// renamed over `path`.
-///
-/// Only a regular file (or nothing) is ever replaced: a device, FIFO, socket, directory or
-/// symbolic link at `path` is refused and left as it is (a link is not written through, so a
-/// write can never land outside the directory it names).
-///
-/// # Errors
-/// [`Error::NotRegularFile`] for such a target; [`Error::Io`] naming the path.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    if let Some(kind) = non_regular_kind(path) {
-        return Err(Error::NotRegularFile {
-            path: path.to_path_buf(),
-            kind,
-        });
-    }
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let prefix = format!(
-        "{}.tmp-",
-        path.file_name().unwrap_or_default().to_string_lossy()
-    );
-    // A temporary file with a random name beside the target (`NAME.tmp-XXXXXX`): concurrent
-    // writers of the same path never share one; dropped (deleted) unless renamed into place.
-    let result = (|| {
-        let mut tmp = tempfile::Builder::new()
-            .prefix(&prefix)
-            .rand_bytes(8)
-            .tempfile_in(dir)?;
-        tmp.write_all(bytes)?;
-        tmp.as_file().sync_all()?;
-        tmp.persist(path).map_err(|e| e.error)?;
-        // Persist the rename itself; not every platform can open a directory.
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    result.map_err(|e| Error::io(path, e))
 }

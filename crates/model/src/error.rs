@@ -83,6 +83,16 @@ pub enum Error {
         /// Payload bytes present.
         found: u64,
     },
+    /// The file is shorter than a checkpoint header.
+    #[error("{}: truncated checkpoint: {found} bytes, shorter than the {header}-byte header", path.display())]
+    CheckpointHeaderTruncated {
+        /// File path.
+        path: PathBuf,
+        /// Header length of the file's format version.
+        header: u64,
+        /// Bytes present.
+        found: u64,
+    },
     /// The payload's checksum does not match: the file is corrupt.
     #[error("{}: corrupt checkpoint: payload checksum {found} does not match header {expected}", path.display())]
     CheckpointChecksum {
@@ -114,9 +124,18 @@ pub enum Error {
         /// What is there (`character device`, `FIFO`, `symbolic link`, …).
         kind: &'static str,
     },
+    /// A read of something that is not a regular file (a FIFO, a device, a directory), refused
+    /// before a byte is read.
+    #[error("{}: is a {kind}, not a regular file; refusing to read it", path.display())]
+    NotReadable {
+        /// The path.
+        path: PathBuf,
+        /// What is there.
+        kind: &'static str,
+    },
     /// Reading or writing a file failed. The message carries the OS error; it is not also
     /// chained as a `source`, so error reports do not repeat it.
-    #[error("{}: {cause}", path.display())]
+    #[error("{}{cause}", if path.as_os_str().is_empty() { String::new() } else { format!("{}: ", path.display()) })]
     Io {
         /// File path.
         path: PathBuf,
@@ -175,6 +194,22 @@ fn no_adapter_message(filter: Option<&str>, seen: &[String]) -> String {
              macOS), or Mesa's CPU driver lavapipe (`apt-get install mesa-vulkan-drivers \
              libvulkan1`) for testing"
         ),
+    }
+}
+
+impl From<fpe_io::Error> for Error {
+    fn from(e: fpe_io::Error) -> Self {
+        match e {
+            fpe_io::Error::NotRegularFile { path, kind } => Error::NotRegularFile { path, kind },
+            fpe_io::Error::NotReadable { path, kind } => Error::NotReadable { path, kind },
+            fpe_io::Error::Io { path, cause } => Error::Io { path, cause },
+            // Too large (the model crate bounds no read by size) and any later kind: the
+            // message names the path itself.
+            other => Error::Io {
+                path: PathBuf::new(),
+                cause: std::io::Error::other(other.to_string()),
+            },
+        }
     }
 }
 

@@ -77,7 +77,7 @@ mod optim;
 mod train;
 
 pub use backprop::{Grads, Workspace, unmasked_weight_grad};
-pub use checkpoint::{Checkpoint, FORMAT_VERSION, MAGIC, non_regular_kind, write_atomic};
+pub use checkpoint::{Checkpoint, FORMAT_VERSION, MAGIC};
 pub use device::Device;
 pub use error::{Error, GpuError, Result};
 pub use kernel::{

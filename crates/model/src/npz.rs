@@ -19,7 +19,6 @@ use std::path::Path;
 use ndarray::Array2;
 use ndarray_npy::NpzWriter;
 
-use crate::checkpoint::write_atomic;
 use crate::error::{Error, Result};
 use crate::mlp::Mlp;
 
@@ -43,7 +42,7 @@ pub fn export_npz(mlp: &Mlp, path: impl AsRef<Path>) -> Result<()> {
         }
         npz.finish().map_err(io)?;
     }
-    write_atomic(path, &buf.into_inner())
+    Ok(fpe_io::write_atomic(path, &buf.into_inner())?)
 }
 
 #[cfg(test)]

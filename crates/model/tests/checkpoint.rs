@@ -68,6 +68,9 @@ fn truncated_at_every_length_is_an_error() {
             let e = parse(&b[..len]);
             match e {
                 Error::NotCheckpoint { .. } => assert!(len < 8, "len {len}: {e}"),
+                Error::CheckpointHeaderTruncated { header, .. } => {
+                    assert!(len >= 8 && (len as u64) < header, "len {len}: {e}");
+                }
                 Error::CheckpointTruncated { .. } => assert!(len >= 8),
                 other => panic!("len {len}: unexpected {other}"),
             }
@@ -197,4 +200,65 @@ fn missing_file_names_the_path() {
     let e = Checkpoint::load("/nonexistent/dir/model.ckpt").unwrap_err();
     assert!(matches!(e, Error::Io { .. }));
     assert!(e.to_string().contains("/nonexistent/dir/model.ckpt"));
+}
+
+#[test]
+fn a_file_shorter_than_the_header_says_so_in_header_bytes() {
+    let bytes = sample().to_bytes();
+    let e = parse(&bytes[..30]);
+    assert!(
+        matches!(
+            e,
+            Error::CheckpointHeaderTruncated {
+                header: 52,
+                found: 30,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert_eq!(
+        e.to_string(),
+        "x.ckpt: truncated checkpoint: 30 bytes, shorter than the 52-byte header"
+    );
+}
+
+#[test]
+fn a_length_field_past_the_payload_is_named_not_an_empty_io_error() {
+    // The last bytes of the payload are the metadata map: its one key ("arm") is preceded by
+    // its u64 length 3. Promise 2^40 bytes instead, with a valid checksum.
+    let mut bytes = sample().to_bytes();
+    let pos = bytes
+        .windows(11)
+        .rposition(|w| w == [3, 0, 0, 0, 0, 0, 0, 0, b'a', b'r', b'm'])
+        .expect("the key `arm` with its length");
+    bytes[pos..pos + 8].copy_from_slice(&(1u64 << 40).to_le_bytes());
+    let sum: [u8; 32] = Sha256::digest(&bytes[HEADER_LEN..]).into();
+    bytes[20..HEADER_LEN].copy_from_slice(&sum);
+    let e = parse(&bytes);
+    assert!(matches!(e, Error::CheckpointPayload { .. }), "{e}");
+    let text = e.to_string();
+    assert!(
+        text.contains("a length field promises more bytes than the payload holds"),
+        "{text}"
+    );
+    assert!(!text.trim_end().ends_with(':'), "{text}");
+}
+
+#[cfg(unix)]
+#[test]
+fn loading_a_fifo_or_a_device_is_refused_without_blocking() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("m.ckpt");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    for p in [fifo.as_path(), Path::new("/dev/zero")] {
+        let e = Checkpoint::load(p).unwrap_err();
+        assert!(matches!(e, Error::NotReadable { .. }), "{e}");
+    }
 }

@@ -15,8 +15,8 @@
 
 use pyo3::PyErr;
 use pyo3::exceptions::{
-    PyFileExistsError, PyFileNotFoundError, PyIsADirectoryError, PyNotADirectoryError, PyOSError,
-    PyPermissionError, PyRuntimeError, PyValueError,
+    PyFileExistsError, PyFileNotFoundError, PyIsADirectoryError, PyMemoryError,
+    PyNotADirectoryError, PyOSError, PyPermissionError, PyRuntimeError, PyValueError,
 };
 use pyo3::prelude::*;
 
@@ -29,6 +29,8 @@ pub(crate) enum Exc {
     Runtime,
     /// `OSError` or the subclass of its kind.
     Io(std::io::ErrorKind),
+    /// `MemoryError`: a file declares more data than there is memory to read it into.
+    Memory,
 }
 
 impl Exc {
@@ -45,7 +47,17 @@ impl Exc {
             Exc::Io(K::IsADirectory) => PyIsADirectoryError::new_err(msg),
             Exc::Io(K::NotADirectory) => PyNotADirectoryError::new_err(msg),
             Exc::Io(_) => PyOSError::new_err(msg),
+            Exc::Memory => PyMemoryError::new_err(msg),
         }
+    }
+}
+
+/// The exception kind of a file error of `fpe-io` (reached through the experiments crate).
+fn file_kind(e: &fpe_experiments::FileError) -> Exc {
+    use fpe_experiments::FileError as F;
+    match e {
+        F::Io { cause, .. } => Exc::Io(cause.kind()),
+        _ => Exc::Io(std::io::ErrorKind::Other),
     }
 }
 
@@ -54,7 +66,10 @@ pub(crate) fn model_kind(e: &fpe_model::Error) -> Exc {
     use fpe_model::Error as E;
     match e {
         E::Io { cause, .. } => Exc::Io(cause.kind()),
-        E::NotRegularFile { .. } => Exc::Io(std::io::ErrorKind::Other),
+        E::NotReadable {
+            kind: "directory", ..
+        } => Exc::Io(std::io::ErrorKind::IsADirectory),
+        E::NotRegularFile { .. } | E::NotReadable { .. } => Exc::Io(std::io::ErrorKind::Other),
         E::NonFinite { .. } => Exc::Runtime,
         // Shapes, configs, masks, targets and unreadable checkpoint contents.
         _ => Exc::Value,
@@ -77,6 +92,7 @@ pub(crate) fn datasets_kind(e: &fpe_datasets::Error) -> Exc {
         E::FileNotFound { .. } => Exc::Io(std::io::ErrorKind::NotFound),
         E::Hdf5 { .. } | E::Write { .. } => Exc::Io(std::io::ErrorKind::Other),
         E::Hdf5NotCompiled { .. } => Exc::Runtime,
+        E::TooLarge { .. } => Exc::Memory,
         // Configs, missing or malformed datasets, non-finite values, bad labels.
         _ => Exc::Value,
     }
@@ -119,6 +135,7 @@ pub(crate) fn experiments_err(e: &fpe_experiments::error::Error) -> PyErr {
     let kind = match e.root() {
         E::Invalid(_) | E::Toml(_) | E::Json(_) | E::Metrics(_) => Exc::Value,
         E::Io(io) => Exc::Io(io.kind()),
+        E::File(fpe_io_error) => file_kind(fpe_io_error),
         E::Dataset(d) => datasets_kind(d),
         E::Model(m) => model_kind(m),
         E::Expansion(f) => fpe_kind(f),

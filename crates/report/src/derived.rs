@@ -13,6 +13,8 @@ use crate::error::Result;
 use plotters::style::RGBColor;
 
 use super::figures::Figure;
+use rayon::prelude::*;
+
 use super::inference::{Interval, bootstrap_groups, least_squares, rng_for};
 use super::load::ExperimentData;
 use super::paired::{accuracies, join};
@@ -113,9 +115,8 @@ fn fold(metric: &str, a: &RunRow, d: &RunRow) -> Option<f64> {
 
 /// The successful run of (setting, seed, arm).
 fn run<'a>(exp: &'a ExperimentData, si: usize, seed: u64, arm: &str) -> Option<&'a RunRow> {
-    exp.rows
-        .iter()
-        .find(|r| r.setting_index == si && r.seed == seed && r.arm == arm && r.status == "ok")
+    exp.rows_of(si, arm)
+        .find(|r| r.seed == seed && r.status == "ok")
 }
 
 /// Points of `exp`, grouped by setting: `(setting label, points)`.
@@ -190,20 +191,29 @@ pub(crate) fn fold_table(sources: &[&ExperimentData]) -> FoldTable {
     // scope → setting groups of points.
     let mut scoped: Vec<(String, Vec<Vec<FoldPoint>>)> = Vec::new();
     let mut pooled: Vec<Vec<FoldPoint>> = Vec::new();
+    // Points already pooled, by (arm, metric, seed, gain, fold); `+ 0.0` makes −0 and +0 one key,
+    // as `==` would.
+    type Key = (String, &'static str, u64, u64, u64);
+    let key = |p: &FoldPoint| -> Key {
+        (
+            p.arm.clone(),
+            p.metric,
+            p.seed,
+            (p.gain + 0.0).to_bits(),
+            (p.fold + 0.0).to_bits(),
+        )
+    };
+    let mut seen: std::collections::HashSet<Key> = std::collections::HashSet::new();
     for exp in sources {
         let groups: Vec<Vec<FoldPoint>> = experiment_points(exp).into_iter().map(|g| g.1).collect();
         for g in &groups {
             // The setting E2 and E3 share (m = 8, h = 8) holds the same runs: pool it once.
-            let seen = |p: &FoldPoint| {
-                pooled.iter().flatten().any(|q| {
-                    q.arm == p.arm
-                        && q.metric == p.metric
-                        && q.seed == p.seed
-                        && q.gain == p.gain
-                        && q.fold == p.fold
-                })
-            };
-            let fresh: Vec<FoldPoint> = g.iter().filter(|p| !seen(p)).cloned().collect();
+            let fresh: Vec<FoldPoint> = g
+                .iter()
+                .filter(|p| !seen.contains(&key(p)))
+                .cloned()
+                .collect();
+            seen.extend(g.iter().map(key));
             t.points.extend(g.iter().cloned());
             pooled.push(fresh);
         }
@@ -212,24 +222,32 @@ pub(crate) fn fold_table(sources: &[&ExperimentData]) -> FoldTable {
     if sources.len() > 1 {
         scoped.push((POOLED.into(), pooled));
     }
-    for (scope, groups) in &scoped {
-        for metric in E6_METRICS {
-            for arm in E6_ARMS {
-                let sel: Vec<Vec<(f64, f64)>> = groups
-                    .iter()
-                    .map(|g| {
-                        g.iter()
-                            .filter(|p| p.metric == metric && p.arm == arm)
-                            .map(|p| (p.gain, p.fold))
-                            .collect()
-                    })
-                    .collect();
-                if let Some(f) = fit(scope, metric, arm, &sel) {
-                    t.fits.push(f);
-                }
-            }
-        }
-    }
+    // Every (scope, metric, arm) fit bootstraps on its own seeded stream: fit them in parallel.
+    // (scope, metric, arm, the (gain, fold) points of each setting)
+    type Job<'a> = (&'a str, &'static str, &'a str, Vec<Vec<(f64, f64)>>);
+    let jobs: Vec<Job<'_>> = scoped
+        .iter()
+        .flat_map(|(scope, groups)| {
+            E6_METRICS.into_iter().flat_map(move |metric| {
+                E6_ARMS.into_iter().map(move |arm| {
+                    let sel = groups
+                        .iter()
+                        .map(|g| {
+                            g.iter()
+                                .filter(|p| p.metric == metric && p.arm == arm)
+                                .map(|p| (p.gain, p.fold))
+                                .collect()
+                        })
+                        .collect();
+                    (scope.as_str(), metric, arm, sel)
+                })
+            })
+        })
+        .collect();
+    t.fits = jobs
+        .par_iter()
+        .filter_map(|(scope, metric, arm, sel)| fit(scope, metric, arm, sel))
+        .collect();
     t
 }
 

@@ -8,6 +8,9 @@ pub enum Error {
     /// Reading the output directory or writing a table, `claims.json` or `REPORT.md` failed.
     #[error(transparent)]
     Files(#[from] fpe_experiments::Error),
+    /// A file could not be read or written.
+    #[error(transparent)]
+    File(#[from] fpe_io::Error),
     /// A plot could not be drawn (most often: no font installed).
     #[error("{0}")]
     Plot(String),

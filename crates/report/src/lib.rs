@@ -31,6 +31,7 @@ pub(crate) mod load;
 mod paired;
 mod plot;
 mod reference;
+mod rows;
 mod stats;
 mod tables;
 mod verdict;
@@ -39,6 +40,8 @@ mod verdict;
 mod tests;
 
 use std::collections::BTreeMap;
+
+use rayon::prelude::*;
 use std::path::Path;
 
 pub use crate::error::{Error, Result};
@@ -50,6 +53,9 @@ use self::reference::{Rule, matching};
 pub use verdict::{ClaimRow, Expect, Unit, Verdict};
 
 pub use fpe_experiments::reproduce::{RUN_RECORD, RunRecord};
+
+/// Rows from which `build` reports its progress on stderr.
+const LARGE_ROWS: usize = 20_000;
 
 /// Rebuilds summaries, plots, `claims.json` and `REPORT.md` under `out` from the experiment
 /// directories it holds; returns the claim rows.
@@ -67,8 +73,18 @@ pub fn build(out: &Path) -> Result<Vec<ClaimRow>> {
         }
         exps.push(e);
     }
+    // A large sweep takes seconds per step: say what is being done.
+    let large = exps.iter().map(|e| e.rows.len()).sum::<usize>() >= LARGE_ROWS;
     let mut figures = BTreeMap::new();
     for e in &mut exps {
+        if large {
+            eprintln!(
+                "report: {}: {} rows, {} (setting, arm) summaries with bootstrap intervals, plots",
+                e.name,
+                e.rows.len(),
+                e.summary.len()
+            );
+        }
         if !e.summary.is_empty() {
             tables::write_summary(e)?;
         } else if let Some(text) = document::collisions_summary(e) {
@@ -94,6 +110,9 @@ pub fn build(out: &Path) -> Result<Vec<ClaimRow>> {
             .filter(|e| e.name.starts_with("e2_") || e.name.starts_with("e3_"))
             .collect(),
     };
+    if large && !e6_sources.is_empty() {
+        eprintln!("report: E6 fold-change fits");
+    }
     let e6 = fold_table(&e6_sources);
     let mut e6_figs = Vec::new();
     let mut notes = problems;
@@ -103,9 +122,13 @@ pub fn build(out: &Path) -> Result<Vec<ClaimRow>> {
             Err(err) => notes.push(plot_failure("E6 outputs could not be written", &err)),
         }
     }
+    if large {
+        eprintln!("report: judging {} claims", reference.claims.len());
+    }
+    // Each claim bootstraps on streams seeded by its own rows: judge them in parallel.
     let claims: Vec<_> = reference
         .claims
-        .iter()
+        .par_iter()
         .map(|c| {
             let used = matching(c, &exps);
             let outcome = verdict::judge(c, &used, &e6);
@@ -128,9 +151,10 @@ pub fn build(out: &Path) -> Result<Vec<ClaimRow>> {
             }
         }
     }
-    let record: Option<RunRecord> = std::fs::read_to_string(out.join(RUN_RECORD))
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok());
+    let record: Option<RunRecord> =
+        fpe_io::read_regular_to_string(&out.join(RUN_RECORD), 64 << 20, "run record")
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok());
     let text = document::render(&document::Inputs {
         out,
         exps: &exps,

@@ -1,23 +1,36 @@
 //! Reading an output directory: the experiments under it, their rows and collision tables.
 //!
-//! Rows come from `NAME/units/*.json` (full precision, present even for an interrupted
-//! experiment); without a `units/` folder, from `NAME/results.csv`. Stale unit files (left by an
-//! earlier config of the same experiment) are dropped: when `results.csv` is at least as new as
-//! every unit file it lists the current units, otherwise two units of the same (setting, seed)
-//! keep the newer one.
+//! Rows come from exactly the units of the experiment's current config: those `NAME/plan.json`
+//! names, read from `NAME/units/*.json` (full precision, present even for an interrupted
+//! experiment) and each checked against the plan ([`fpe_experiments::manifest::read_unit`]).
+//! Unit files of other configs are never counted, only listed by number. Without a plan
+//! (directories written before plans existed) rows come from `results.csv`, which lists only the
+//! current units; without either, from every unit file, newest per (setting, seed), with a note
+//! that configs cannot be told apart.
+//!
+//! Whatever the source, every row is checked before it enters a mean ([`validate`]): a known
+//! status, accuracies in [0, 1], a finite loss, and one row per (setting, seed, arm). Rows that
+//! fail are excluded with a note on stderr and in `REPORT.md`, so the summary and the claims
+//! count the same rows.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
+use std::sync::OnceLock;
 
 use fpe_experiments::error::Context;
 
 use crate::error::{Error, Result};
 
 use fpe_experiments::collisions::CollisionRow;
-use fpe_experiments::results::{CSV_COLUMNS, RunRow, UnitResult};
+use fpe_experiments::manifest::UnitPlan;
+use fpe_experiments::results::{CSV_COLUMNS, RunRow};
+
+use super::rows::{newest_units, planned_rows, validate};
 
 use super::stats::{SummaryRow, summarize};
+
+/// The most bytes a config, collisions table or run record may have.
+const TEXT_LIMIT: u64 = 64 << 20;
 
 /// Everything the report knows about one experiment directory.
 #[derive(Clone, Debug, Default)]
@@ -40,6 +53,23 @@ pub(crate) struct ExperimentData {
     pub collisions: Option<Vec<CollisionRow>>,
     /// Remarks about the files (stale units ignored, unreadable files).
     pub notes: Vec<String>,
+    /// Positions in `rows` per (setting index, arm), built on first use: the report looks rows
+    /// up by setting and arm thousands of times, and a scan each time made a 100,000-row sweep
+    /// quadratic.
+    pub(crate) index: OnceLock<HashMap<(usize, String), Vec<usize>>>,
+    /// Accuracy and paired-gain intervals per (setting index, arm) of the summary, computed once,
+    /// in parallel, on first use (see [`crate::paired`]).
+    pub(crate) intervals: OnceLock<HashMap<(usize, String), SummaryIntervals>>,
+}
+
+/// The intervals of one summary row: mean accuracy and paired gain over dense, in points, each
+/// with its seed count.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct SummaryIntervals {
+    /// Mean accuracy (percent) and its 95 % seed-bootstrap interval.
+    pub acc: Option<(crate::inference::Interval, usize)>,
+    /// Mean paired gain over dense (points) and its interval; `None` for dense itself.
+    pub gain: Option<(crate::inference::Interval, usize)>,
 }
 
 impl ExperimentData {
@@ -64,6 +94,24 @@ impl ExperimentData {
         } else {
             format!("embeddings from {file}")
         }
+    }
+
+    /// The rows of `arm` in setting `si`, in row order.
+    pub(crate) fn rows_of<'a>(&'a self, si: usize, arm: &str) -> impl Iterator<Item = &'a RunRow> {
+        let index = self.index.get_or_init(|| {
+            let mut m: HashMap<(usize, String), Vec<usize>> = HashMap::new();
+            for (i, r) in self.rows.iter().enumerate() {
+                m.entry((r.setting_index, r.arm.clone()))
+                    .or_default()
+                    .push(i);
+            }
+            m
+        });
+        index
+            .get(&(si, arm.to_string()))
+            .map_or(&[][..], Vec::as_slice)
+            .iter()
+            .map(|&i| &self.rows[i])
     }
 
     /// Rows that failed.
@@ -109,10 +157,6 @@ pub(crate) fn discover(out: &Path, skip: &[&str]) -> Result<Vec<PathBuf>> {
     Ok(dirs)
 }
 
-fn mtime(p: &Path) -> Option<SystemTime> {
-    std::fs::metadata(p).and_then(|m| m.modified()).ok()
-}
-
 /// Reads one experiment directory. Unparsable unit files are skipped with a note; nothing here
 /// panics on partial results.
 ///
@@ -128,9 +172,10 @@ pub(crate) fn load(dir: &Path) -> Result<ExperimentData> {
         dir: dir.to_path_buf(),
         ..Default::default()
     };
-    if let Some(cfg) = std::fs::read_to_string(dir.join("config.toml"))
-        .ok()
-        .and_then(|t| t.parse::<toml::Table>().ok())
+    if let Some(cfg) =
+        fpe_io::read_regular_to_string(&dir.join("config.toml"), TEXT_LIMIT, "config")
+            .ok()
+            .and_then(|t| t.parse::<toml::Table>().ok())
     {
         data.title = cfg
             .get("title")
@@ -152,16 +197,22 @@ pub(crate) fn load(dir: &Path) -> Result<ExperimentData> {
     }
     let csv_path = dir.join("results.csv");
     let units_dir = dir.join("units");
-    if units_dir.is_dir() {
-        let csv_rows = if csv_path.is_file() {
-            read_csv(&csv_path, &mut data.notes)
-        } else {
-            Vec::new()
-        };
-        data.rows = read_unit_rows(&units_dir, &csv_path, &csv_rows, &mut data.notes)?;
-    } else if csv_path.is_file() {
-        data.rows = read_csv(&csv_path, &mut data.notes);
-    }
+    let plan = if units_dir.is_dir() {
+        UnitPlan::read(dir).unwrap_or_else(|e| {
+            data.notes
+                .push(format!("`plan.json` unreadable ({e}); ignored"));
+            None
+        })
+    } else {
+        None
+    };
+    let rows = match plan {
+        Some(plan) => planned_rows(&units_dir, &plan, &mut data.notes),
+        None if csv_path.is_file() => read_csv(&csv_path, &mut data.notes),
+        None if units_dir.is_dir() => newest_units(&units_dir, &mut data.notes),
+        None => Vec::new(),
+    };
+    data.rows = validate(rows, &mut data.notes);
     // Without a config: capacity measured but no clause literals means an embedding task.
     if data.task_kind.is_empty()
         && data
@@ -173,7 +224,7 @@ pub(crate) fn load(dir: &Path) -> Result<ExperimentData> {
     }
     let coll = dir.join("collisions.json");
     if coll.is_file() {
-        match std::fs::read_to_string(&coll)
+        match fpe_io::read_regular_to_string(&coll, TEXT_LIMIT, "collisions table")
             .map_err(Error::from)
             .and_then(|t| Ok(serde_json::from_str::<Vec<CollisionRow>>(&t)?))
         {
@@ -187,93 +238,21 @@ pub(crate) fn load(dir: &Path) -> Result<ExperimentData> {
     Ok(data)
 }
 
-struct Unit {
-    unit: UnitResult,
-    time: Option<SystemTime>,
-}
-
-fn read_unit_rows(
-    units_dir: &Path,
-    csv_path: &Path,
-    csv_rows: &[RunRow],
-    notes: &mut Vec<String>,
-) -> Result<Vec<RunRow>> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(units_dir)
-        .with_context(|| format!("listing {}", units_dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    paths.sort();
-    let mut units = Vec::new();
-    for p in &paths {
-        match std::fs::read_to_string(p)
-            .map_err(Error::from)
-            .and_then(|t| Ok(serde_json::from_str::<UnitResult>(&t)?))
-        {
-            Ok(unit) => units.push(Unit {
-                unit,
-                time: mtime(p),
-            }),
-            Err(e) => notes.push(format!(
-                "unit file `{}` unreadable ({e}); skipped",
-                p.display()
-            )),
-        }
-    }
-    let newest_unit = units.iter().filter_map(|u| u.time).max();
-    let csv_current = !csv_rows.is_empty()
-        && matches!((mtime(csv_path), newest_unit), (Some(c), Some(u)) if c >= u);
-    let before = units.len();
-    if csv_current {
-        // A unit the CSV does not list is stale only when a listed unit replaces it (same
-        // setting and seed): a truncated or older CSV never hides a valid unit.
-        let listed: HashSet<&str> = csv_rows.iter().map(|r| r.config_hash.as_str()).collect();
-        let key = |u: &Unit| u.unit.rows.first().map(|r| (r.setting.clone(), r.seed));
-        let replaced: HashSet<(String, u64)> = units
-            .iter()
-            .filter(|u| listed.contains(u.unit.config_hash.as_str()))
-            .filter_map(key)
-            .collect();
-        units.retain(|u| {
-            listed.contains(u.unit.config_hash.as_str())
-                || key(u).is_none_or(|k| !replaced.contains(&k))
-        });
-    } else {
-        // Keep the newest unit per (setting, seed).
-        let mut best: BTreeMap<(String, u64), usize> = BTreeMap::new();
-        for (i, u) in units.iter().enumerate() {
-            let Some(r) = u.unit.rows.first() else {
-                continue;
-            };
-            let key = (r.setting.clone(), r.seed);
-            match best.get(&key) {
-                Some(&j) if units[j].time >= u.time => {}
-                _ => {
-                    best.insert(key, i);
-                }
-            }
-        }
-        let keep: HashSet<usize> = best.into_values().collect();
-        let mut i = 0;
-        units.retain(|_| {
-            i += 1;
-            keep.contains(&(i - 1))
-        });
-    }
-    if units.len() < before {
-        notes.push(format!(
-            "{} stale unit file(s) from an earlier config ignored",
-            before - units.len()
-        ));
-    }
-    let all: Vec<UnitResult> = units.into_iter().map(|u| u.unit).collect();
-    Ok(fpe_experiments::results::sorted_rows(&all))
-}
-
 /// Reads `results.csv` (columns as [`CSV_COLUMNS`], matched by header name) with the `csv`
 /// crate. Malformed or truncated records are skipped with a note.
 pub(crate) fn read_csv(path: &Path, notes: &mut Vec<String>) -> Vec<RunRow> {
-    let mut reader = match csv::ReaderBuilder::new().flexible(true).from_path(path) {
+    let file = match fpe_io::open_regular(path) {
+        Ok(f) => f,
+        Err(e) => {
+            notes.push(format!("`{}` unreadable ({e}); skipped", path.display()));
+            return Vec::new();
+        }
+    };
+    let mut reader = match Ok::<_, csv::Error>(
+        csv::ReaderBuilder::new()
+            .flexible(true)
+            .from_reader(std::io::BufReader::new(file)),
+    ) {
         Ok(r) => r,
         Err(e) => {
             notes.push(format!("`{}` unreadable ({e}); skipped", path.display()));
@@ -325,16 +304,17 @@ fn csv_row(get: &dyn Fn(&str) -> String) -> Option<RunRow> {
     let f = |n: &str| get(n).parse::<f64>().ok();
     let u = |n: &str| get(n).parse::<usize>().ok();
     let params = fpe_experiments::results::params_from_field(&get("params"));
+    let text = |n: &str| fpe_experiments::results::from_text_cell(&get(n));
     Some(RunRow {
-        experiment: get("experiment"),
-        setting: get("setting"),
+        experiment: text("experiment"),
+        setting: text("setting"),
         setting_index: u("setting_index")?,
         config_hash: get("config_hash"),
         params,
         seed: get("seed").parse().ok()?,
-        arm: get("arm"),
-        status: get("status"),
-        error: get("error"),
+        arm: text("arm"),
+        status: text("status"),
+        error: text("error"),
         test_accuracy: f("test_accuracy").unwrap_or(f64::NAN),
         test_per_bit: f("test_per_bit").unwrap_or(f64::NAN),
         train_accuracy: f("train_accuracy").unwrap_or(f64::NAN),
@@ -402,59 +382,6 @@ mod tests {
             (b.capacity_mean, b.capacity_literals, b.nnz),
             (Some(0.25), None, 12)
         );
-    }
-
-    fn unit(dir: &Path, hash: &str, seed: u64, acc: f64) {
-        let row = RunRow {
-            setting: "task.clauses=8".into(),
-            config_hash: hash.into(),
-            seed,
-            arm: "dense".into(),
-            status: "ok".into(),
-            test_accuracy: acc,
-            ..Default::default()
-        };
-        let u = UnitResult {
-            config_hash: hash.into(),
-            rows: vec![row],
-            wall_seconds: 1.0,
-            inputs: None,
-        };
-        std::fs::write(
-            dir.join("units").join(format!("{hash}.json")),
-            serde_json::to_string(&u).unwrap(),
-        )
-        .unwrap();
-    }
-
-    #[test]
-    fn stale_units_are_dropped_and_partial_results_load() {
-        let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path().join("e2_x");
-        std::fs::create_dir_all(dir.join("units")).unwrap();
-        unit(&dir, "old", 0, 0.1);
-        unit(&dir, "new", 0, 0.9);
-        unit(&dir, "other", 1, 0.8);
-        std::fs::write(dir.join("units").join("broken.json"), "{").unwrap();
-        // results.csv (newest file) lists the current units only.
-        let current: Vec<RunRow> = fpe_experiments::results::sorted_rows(
-            &fpe_experiments::results::read_units(&dir.join("units")).unwrap_or_default(),
-        )
-        .into_iter()
-        .filter(|r| r.config_hash != "old")
-        .collect();
-        fpe_experiments::results::write_csv(&dir.join("results.csv"), &current).unwrap();
-        let d = load(&dir).unwrap();
-        let accs: Vec<f64> = d.rows.iter().map(|r| r.test_accuracy).collect();
-        assert_eq!(accs, [0.9, 0.8]);
-        assert!(d.notes.iter().any(|n| n.contains("stale")), "{:?}", d.notes);
-        assert!(d.notes.iter().any(|n| n.contains("broken.json")));
-        // Without results.csv (an interrupted experiment) every unit loads; duplicates keep one.
-        std::fs::remove_file(dir.join("results.csv")).unwrap();
-        let d = load(&dir).unwrap();
-        assert_eq!(d.rows.len(), 2);
-        assert_eq!(d.summary.len(), 1);
-        assert_eq!(d.summary[0].n, 2);
     }
 
     #[test]

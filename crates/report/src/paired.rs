@@ -1,10 +1,12 @@
 //! Per-seed views of an experiment's rows, for paired comparisons: every arm of a seed shares its
 //! warm-up, data and batch order (SPEC §4), so arms are compared seed by seed.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+
+use rayon::prelude::*;
 
 use super::inference::{Interval, bootstrap_mean, rng_for};
-use super::load::ExperimentData;
+use super::load::{ExperimentData, SummaryIntervals};
 use fpe_experiments::results::RunRow;
 
 /// Test accuracy (fraction) per seed of `arm` in setting `si`, successful runs only.
@@ -19,9 +21,8 @@ pub(crate) fn by_seed(
     arm: &str,
     get: impl Fn(&RunRow) -> Option<f64>,
 ) -> BTreeMap<u64, f64> {
-    exp.rows
-        .iter()
-        .filter(|r| r.setting_index == si && r.arm == arm && r.status == "ok")
+    exp.rows_of(si, arm)
+        .filter(|r| r.status == "ok")
         .filter_map(|r| get(r).filter(|v| v.is_finite()).map(|v| (r.seed, v)))
         .collect()
 }
@@ -68,6 +69,26 @@ pub(crate) fn wins(d: &[f64]) -> (usize, usize) {
     (d.iter().filter(|x| **x > 0.0).count(), d.len())
 }
 
+/// The summary intervals of every (setting, arm) of `exp`, computed once in parallel (each from
+/// its own seeded stream, so the thread count changes nothing).
+fn summary_intervals(exp: &ExperimentData) -> &HashMap<(usize, String), SummaryIntervals> {
+    exp.intervals.get_or_init(|| {
+        exp.summary
+            .par_iter()
+            .map(|r| {
+                let key = (r.setting_index, r.arm.clone());
+                let iv = SummaryIntervals {
+                    acc: compute_acc_interval(exp, r.setting_index, &r.arm),
+                    gain: (r.arm != "dense")
+                        .then(|| compute_gain_interval(exp, r.setting_index, &r.arm))
+                        .flatten(),
+                };
+                (key, iv)
+            })
+            .collect()
+    })
+}
+
 /// Mean accuracy of `arm` in setting `si` in percent, with its 95 % seed-bootstrap interval and
 /// the seed count.
 pub(crate) fn acc_interval(
@@ -75,12 +96,10 @@ pub(crate) fn acc_interval(
     si: usize,
     arm: &str,
 ) -> Option<(Interval, usize)> {
-    let v: Vec<f64> = accuracies(exp, si, arm)
-        .into_values()
-        .map(|a| 100.0 * a)
-        .collect();
-    let key = format!("acc|{}|{si}|{arm}", exp.name);
-    Some((bootstrap_mean(&v, &mut rng_for(&key))?, v.len()))
+    match summary_intervals(exp).get(&(si, arm.to_string())) {
+        Some(iv) => iv.acc,
+        None => compute_acc_interval(exp, si, arm),
+    }
 }
 
 /// Mean paired gain `acc(arm) − acc(dense)` in points in setting `si`, with its 95 %
@@ -90,6 +109,22 @@ pub(crate) fn gain_interval(
     si: usize,
     arm: &str,
 ) -> Option<(Interval, usize)> {
+    match summary_intervals(exp).get(&(si, arm.to_string())) {
+        Some(iv) if arm != "dense" => iv.gain,
+        _ => compute_gain_interval(exp, si, arm),
+    }
+}
+
+fn compute_acc_interval(exp: &ExperimentData, si: usize, arm: &str) -> Option<(Interval, usize)> {
+    let v: Vec<f64> = accuracies(exp, si, arm)
+        .into_values()
+        .map(|a| 100.0 * a)
+        .collect();
+    let key = format!("acc|{}|{si}|{arm}", exp.name);
+    Some((bootstrap_mean(&v, &mut rng_for(&key))?, v.len()))
+}
+
+fn compute_gain_interval(exp: &ExperimentData, si: usize, arm: &str) -> Option<(Interval, usize)> {
     let d = diff_points(exp, si, arm, "dense");
     let key = format!("gain|{}|{si}|{arm}", exp.name);
     Some((bootstrap_mean(&d, &mut rng_for(&key))?, d.len()))

@@ -242,7 +242,7 @@ impl Chart {
             Ok(std::fs::read(&tmp).with_context(|| format!("reading {}", tmp.display()))?)
         });
         let _ = std::fs::remove_file(&tmp);
-        fpe_model::write_atomic(&png, &bytes?)
+        fpe_io::write_atomic(&png, &bytes?)
             .with_context(|| format!("writing {}", png.display()))?;
         Ok(Some(png))
     }

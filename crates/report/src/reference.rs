@@ -141,7 +141,7 @@ fn candidates() -> Vec<PathBuf> {
 pub(crate) fn load() -> (Reference, String, Vec<String>) {
     let mut problems = Vec::new();
     for p in candidates() {
-        let Ok(text) = std::fs::read_to_string(&p) else {
+        let Ok(text) = fpe_io::read_regular_to_string(&p, 16 << 20, "reference") else {
             continue;
         };
         match toml::from_str::<Reference>(&text) {

@@ -17,7 +17,7 @@ pub(crate) fn write(path: &Path, text: &str) -> Result<()> {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("creating {}", parent.display()))?;
     }
-    fpe_model::write_atomic(path, text.as_bytes())
+    fpe_io::write_atomic(path, text.as_bytes())
         .with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }
