@@ -28,6 +28,8 @@ rm -r "$examples_out"
 # tests fail when no adapter is found, unless FPE_GPU_TESTS=skip is set.
 cargo clippy -p fpe-model -p fpe-experiments -p fpe-tools --features gpu --all-targets -- -D warnings
 cargo test -p fpe-model --features gpu --lib --test gpu
+# The unit runner on the GPU: every arm, where each ran, agreement with the CPU.
+cargo test -p fpe-experiments --features gpu --test runner
 # The Python bindings (crates/python, their own cargo workspace): rustfmt, clippy, `pip install
 # ./crates/python` into the venv scripts/setup.sh made (Debian's python3 with apt's CPU PyTorch),
 # then the pytest suite, in which a missing torch or any skipped test is a failure.

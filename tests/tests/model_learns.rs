@@ -39,9 +39,9 @@ fn width_32_learns_an_8_clause_task() {
         &mut NoHooks,
     )
     .unwrap();
-    let (_, train) = evaluate(&t.mlp, data.train.x.view(), TargetsRef::Binary(y));
+    let (_, train) = evaluate(t.mlp(), data.train.x.view(), TargetsRef::Binary(y));
     let (_, test) = evaluate(
-        &t.mlp,
+        t.mlp(),
         data.test.x.view(),
         TargetsRef::Binary(data.test.y.binary().unwrap()),
     );

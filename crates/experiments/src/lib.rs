@@ -31,6 +31,7 @@ pub mod shard;
 pub mod shard_record;
 pub mod slurm;
 pub mod sweep;
+mod train_arms;
 pub mod units;
 
 pub use error::{Error, Result};

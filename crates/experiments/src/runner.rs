@@ -9,28 +9,21 @@
 //! [`fpe_model::Device::fit`]. On the GPU (a build with the `gpu` feature) the warm-up and every
 //! arm trained without per-step hooks (`dense`, the expansion strategies, `nm`, `overlap`, the
 //! wide baselines) run on the device; `dropconnect`, `set` and `rigl` change weights or masks
-//! between steps and run on the CPU.
+//! between steps and run on the CPU. Each row's `device` says where its arm ran.
 //!
-//! On the CPU, the arms that start from the warm-up without per-step hooks (`dense` and the
-//! expansion strategies) train in lockstep ([`fpe_model::fit_lockstep`]): one shuffle, gather
-//! and transpose per step serve them all. Results are bit-identical to training them one after
-//! the other; each such arm's `wall_seconds` is its own set-up time plus an equal share of the
-//! time they trained together.
+//! The arms that start from the warm-up train together (`train_arms`): on the CPU in lockstep,
+//! one shuffle, gather and transpose per step serving them all, bit-identical to training them
+//! one after the other.
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
 use crate::error::{Context, Error, Result};
-use fpe::{
-    DropConnect, DynamicConfig, DynamicMethod, DynamicSparsity, ExpansionConfig, StrategyKind,
-};
 use fpe_datasets::{Dataset, Stream, Targets, rng_for};
-use fpe_model::{
-    Checkpoint, Device, EpochLoss, KernelPolicy, Mlp, MlpConfig, Optimizer, TargetsRef, TrainHooks,
-    Trainer, evaluate, fit_lockstep,
-};
-use rand_chacha::ChaCha8Rng;
+use fpe_model::{Device, EpochLoss, Mlp, MlpConfig, TargetsRef, Trainer, evaluate};
+
+use crate::train_arms::{ArmResult, scratch_arm, warm_start_arms};
 
 use crate::arms::Arm;
 use crate::config::ExperimentConfig;
@@ -53,27 +46,17 @@ pub struct UnitInput<'a> {
     pub device: Device,
 }
 
-fn targets(t: &Targets) -> TargetsRef<'_> {
+pub(crate) fn targets(t: &Targets) -> TargetsRef<'_> {
     match t {
         Targets::Classes { labels, .. } => TargetsRef::Classes(labels.view()),
         Targets::Binary(y) => TargetsRef::Binary(y.view()),
     }
 }
 
-fn clone_trainer(t: &Trainer, kernel: KernelPolicy) -> Trainer {
-    last_loss_only(Trainer::from_parts(
-        t.mlp.clone(),
-        t.opt.clone(),
-        t.epoch,
-        t.step,
-        kernel,
-    ))
-}
-
 /// Units use only the last epoch's training loss, so the others skip computing it (results are
 /// bit-identical; see [`EpochLoss`]).
-fn last_loss_only(mut t: Trainer) -> Trainer {
-    t.epoch_loss = EpochLoss::Last;
+pub(crate) fn last_loss_only(mut t: Trainer) -> Trainer {
+    t.set_epoch_loss(EpochLoss::Last);
     t
 }
 
@@ -144,8 +127,8 @@ pub fn run_unit(input: &UnitInput<'_>) -> Result<Vec<RunRow>> {
     };
     let warm_seconds = start.elapsed().as_secs_f64();
 
-    let mut together = match (&warm_result, input.device) {
-        (Ok(()), Device::Cpu) => lockstep_arms(
+    let mut trained = match &warm_result {
+        Ok(()) => warm_start_arms(
             &arms,
             cfg,
             &warm,
@@ -153,8 +136,9 @@ pub fn run_unit(input: &UnitInput<'_>) -> Result<Vec<RunRow>> {
             clauses.as_deref(),
             seed,
             data,
+            input.device,
         ),
-        _ => arms.iter().map(|_| None).collect(),
+        Err(_) => arms.iter().map(|_| None).collect(),
     };
 
     let mut rows = Vec::with_capacity(arms.len());
@@ -163,33 +147,25 @@ pub fn run_unit(input: &UnitInput<'_>) -> Result<Vec<RunRow>> {
         let mut row = input.template.clone();
         row.seed = seed;
         row.arm = arm.name().to_string();
-        let (outcome, seconds) = match (&warm_result, arm.uses_warmup(), together[i].take()) {
+        let (outcome, seconds) = match (&warm_result, arm.uses_warmup(), trained[i].take()) {
             (Err(e), true, _) => (Err(Error::Training(format!("warm-up failed: {e}"))), None),
             (_, _, Some((outcome, seconds))) => (outcome, Some(seconds)),
-            _ => (
-                run_arm(
-                    arm,
-                    input.device,
-                    cfg,
-                    &warm,
-                    &batch_rng,
-                    &mcfg,
-                    clauses.as_deref(),
-                    seed,
-                    data,
-                    warm_epochs,
-                    after_epochs,
-                ),
-                None,
-            ),
+            _ => (scratch_arm(arm, cfg, &mcfg, seed, data, input.device), None),
         };
         let elapsed = seconds.unwrap_or_else(|| t0.elapsed().as_secs_f64())
             + if arm == Arm::Dense { warm_seconds } else { 0.0 };
         match outcome {
-            Ok((trainer, arm_alpha, warm_used, loss)) => {
+            Ok(ArmResult {
+                trainer,
+                alpha: arm_alpha,
+                warmup_epochs: warm_used,
+                loss,
+                device,
+            }) => {
+                row.device = device.to_string();
                 fill_row(
                     &mut row,
-                    &trainer.mlp,
+                    trainer.mlp(),
                     data,
                     cfg,
                     clauses.as_deref(),
@@ -212,7 +188,7 @@ pub fn run_unit(input: &UnitInput<'_>) -> Result<Vec<RunRow>> {
                     after_epochs
                 };
                 if let Some(dir) = input.checkpoint_dir {
-                    save_checkpoint(dir, &row, trainer)?;
+                    save_checkpoint(dir, &row, &trainer)?;
                 }
             }
             Err(e) => {
@@ -224,173 +200,6 @@ pub fn run_unit(input: &UnitInput<'_>) -> Result<Vec<RunRow>> {
         rows.push(row);
     }
     Ok(rows)
-}
-
-type ArmOutcome = (Trainer, usize, usize, f64);
-
-/// The outcome and wall seconds of every arm trained in lockstep (`dense` and the expansion
-/// strategies), `None` for the others.
-fn lockstep_arms(
-    arms: &[Arm],
-    cfg: &ExperimentConfig,
-    warm: &Trainer,
-    warm_batch_rng: &ChaCha8Rng,
-    clauses: Option<&[Vec<usize>]>,
-    seed: u64,
-    data: &Dataset,
-) -> Vec<Option<(Result<ArmOutcome>, f64)>> {
-    let (warm_epochs, after_epochs) = cfg.train.schedule();
-    let mut slots: Vec<Option<(Result<ArmOutcome>, f64)>> = arms.iter().map(|_| None).collect();
-    let mut members: Vec<(usize, Trainer, usize, f64)> = Vec::new();
-    for (i, arm) in arms.iter().enumerate() {
-        let t0 = Instant::now();
-        let built = match arm {
-            Arm::Dense => Ok((clone_trainer(warm, cfg.train.kernel), 1)),
-            Arm::Expand(kind) => {
-                expanded(cfg, warm, *kind, clauses, seed).map(|t| (t, cfg.expansion.alpha))
-            }
-            _ => continue,
-        };
-        let setup = t0.elapsed().as_secs_f64();
-        match built {
-            Ok((t, alpha)) => members.push((i, t, alpha, setup)),
-            Err(e) => slots[i] = Some((Err(e), setup)),
-        }
-    }
-    let t0 = Instant::now();
-    let mut refs: Vec<&mut Trainer> = members.iter_mut().map(|m| &mut m.1).collect();
-    let results = fit_lockstep(
-        &mut refs,
-        data.train.x.view(),
-        targets(&data.train.y),
-        after_epochs,
-        cfg.train.batch_size,
-        &mut warm_batch_rng.clone(),
-    );
-    let share = t0.elapsed().as_secs_f64() / members.len().max(1) as f64;
-    for ((i, t, alpha, setup), result) in members.into_iter().zip(results) {
-        let outcome = result.map_err(Error::from).map(|reports| {
-            let loss = reports.last().map_or(f64::NAN, |r| r.train_loss);
-            (t, alpha, warm_epochs, loss)
-        });
-        slots[i] = Some((outcome, setup + share));
-    }
-    slots
-}
-
-#[allow(clippy::too_many_arguments)]
-fn run_arm(
-    arm: Arm,
-    device: Device,
-    cfg: &ExperimentConfig,
-    warm: &Trainer,
-    warm_batch_rng: &ChaCha8Rng,
-    mcfg: &MlpConfig,
-    clauses: Option<&[Vec<usize>]>,
-    seed: u64,
-    data: &Dataset,
-    warm_epochs: usize,
-    after_epochs: usize,
-) -> Result<ArmOutcome> {
-    let kernel = cfg.train.kernel;
-    let (xtr, ytr) = (data.train.x.view(), targets(&data.train.y));
-    let bs = cfg.train.batch_size;
-    let alpha = cfg.expansion.alpha;
-    let mut batch_rng = warm_batch_rng.clone();
-    let fit = |t: &mut Trainer,
-               epochs: usize,
-               rng: &mut ChaCha8Rng,
-               hooks: &mut dyn TrainHooks|
-     -> Result<f64> {
-        let reports = t.fit(xtr, ytr, epochs, bs, rng, hooks)?;
-        Ok(reports.last().map_or(f64::NAN, |r| r.train_loss))
-    };
-    // Arms without per-step hooks: on the unit's device.
-    let plain = |t: &mut Trainer, epochs: usize, rng: &mut ChaCha8Rng| -> Result<f64> {
-        let reports = device.fit(t, xtr, ytr, epochs, bs, rng)?;
-        Ok(reports.last().map_or(f64::NAN, |r| r.train_loss))
-    };
-    match arm {
-        Arm::Dense => {
-            let mut t = clone_trainer(warm, kernel);
-            let loss = plain(&mut t, after_epochs, &mut batch_rng)?;
-            Ok((t, 1, warm_epochs, loss))
-        }
-        Arm::DropConnect => {
-            let mut t = clone_trainer(warm, kernel);
-            let layer = cfg.expansion.layers.first().copied().unwrap_or(0);
-            let mut hook =
-                DropConnect::new(layer, 1.0 / alpha as f32, rng_for(seed, Stream::Training));
-            let loss = fit(&mut t, after_epochs, &mut batch_rng, &mut hook)?;
-            Ok((t, 1, warm_epochs, loss))
-        }
-        Arm::Expand(kind) => {
-            let mut t = expanded(cfg, warm, kind, clauses, seed)?;
-            let loss = plain(&mut t, after_epochs, &mut batch_rng)?;
-            Ok((t, alpha, warm_epochs, loss))
-        }
-        Arm::Set | Arm::Rigl => {
-            let mut t = expanded(cfg, warm, StrategyKind::Random, clauses, seed)?;
-            let method = if arm == Arm::Set {
-                DynamicMethod::Set
-            } else {
-                DynamicMethod::Rigl
-            };
-            let dcfg = DynamicConfig {
-                method,
-                alpha,
-                ..cfg.dynamic.clone()
-            };
-            let mut hook = DynamicSparsity::new(dcfg, rng_for(seed, Stream::Training));
-            let loss = fit(&mut t, after_epochs, &mut batch_rng, &mut hook)?;
-            Ok((t, alpha, warm_epochs, loss))
-        }
-        Arm::WideDense | Arm::WideSparseScratch => {
-            let mut init = rng_for(seed, Stream::Init);
-            let mlp = if arm == Arm::WideDense {
-                fpe::wide_dense(mcfg, alpha, &mut init)?
-            } else {
-                fpe::wide_sparse_scratch(mcfg, alpha, &mut init)?
-            };
-            let mut t = last_loss_only(Trainer::new(mlp, cfg.train.optimizer, kernel)?);
-            let mut rng = rng_for(seed, Stream::Batches);
-            let loss = plain(&mut t, warm_epochs + after_epochs, &mut rng)?;
-            Ok((t, 1, 0, loss))
-        }
-    }
-}
-
-/// The warm-up model expanded with `kind`, with a fresh or carried optimiser.
-fn expanded(
-    cfg: &ExperimentConfig,
-    warm: &Trainer,
-    kind: StrategyKind,
-    clauses: Option<&[Vec<usize>]>,
-    seed: u64,
-) -> Result<Trainer> {
-    let ecfg = ExpansionConfig {
-        strategy: kind,
-        ..cfg.expansion.clone()
-    };
-    let out = fpe::expand(
-        &warm.mlp,
-        &ecfg,
-        clauses,
-        Some(&warm.opt),
-        &mut rng_for(seed, Stream::Split),
-    )
-    .with_context(|| format!("expanding with strategy `{}`", kind.name()))?;
-    let opt = match out.optimizer_state {
-        Some(s) => Optimizer::with_state(cfg.train.optimizer, s, &out.mlp)?,
-        None => Optimizer::new(cfg.train.optimizer, &out.mlp)?,
-    };
-    Ok(last_loss_only(Trainer::from_parts(
-        out.mlp,
-        opt,
-        warm.epoch,
-        warm.step,
-        cfg.train.kernel,
-    )))
 }
 
 fn fill_row(
@@ -426,12 +235,9 @@ fn fill_row(
     Ok(())
 }
 
-fn save_checkpoint(dir: &Path, row: &RunRow, t: Trainer) -> Result<()> {
+fn save_checkpoint(dir: &Path, row: &RunRow, t: &Trainer) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let mut ck = Checkpoint::of_model(t.mlp);
-    ck.optimizer = Some((*t.opt.config(), t.opt.into_state()));
-    ck.epoch = t.epoch;
-    ck.step = t.step;
+    let mut ck = t.checkpoint();
     for (k, v) in [
         ("experiment", row.experiment.clone()),
         ("setting", row.setting.clone()),

@@ -77,7 +77,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         &mut rng,
         &mut NoHooks,
     )?;
-    let dense = warm.mlp;
+    let dense = warm.into_parts().0;
     println!(
         "dense: widths {:?}, nnz {}, test accuracy {:.1} %",
         dense.widths(),
@@ -108,10 +108,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "{:<17} {:>10} {:>5} {:>13} {:>10.1} % {:>10.1} %",
             strategy.name(),
             format!("{:?}", out.report.widths_after),
-            trainer.mlp.nnz(),
+            trainer.mlp().nnz(),
             format!("{:?}", out.report.pruned_per_layer),
             after_split,
-            test_accuracy(&trainer.mlp, &x_test, &y_test)
+            test_accuracy(trainer.mlp(), &x_test, &y_test)
         );
     }
 
@@ -128,7 +128,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?;
     println!(
         "dense, 20 more epochs: test accuracy {:.1} %",
-        test_accuracy(&trainer.mlp, &x_test, &y_test)
+        test_accuracy(trainer.mlp(), &x_test, &y_test)
     );
     Ok(())
 }

@@ -49,8 +49,9 @@ pub struct ExpansionReport {
 pub struct Expanded {
     /// The wider model at the same nnz.
     pub mlp: Mlp,
-    /// Carried optimiser state, `None` with `reset` (start a fresh optimiser).
-    pub optimizer_state: Option<OptimizerState>,
+    /// The optimiser with its state carried to the new model (same configuration as the one
+    /// given), `None` with `reset` (start a fresh optimiser).
+    pub optimizer: Option<Optimizer>,
     /// What happened.
     pub report: ExpansionReport,
 }
@@ -110,11 +111,10 @@ pub fn apply(plan: &ExpansionPlan, mlp: &Mlp, optimizer: Option<&Optimizer>) -> 
         PrunePolicy::OutOnly => plan.layers.iter().map(|lp| lp.layer + 1).collect(),
     };
     let pruned_per_layer = prune_to_budget(&mut cur, budget, &candidates)?;
-    let optimizer_state = match carry {
+    let optimizer = match carry {
         Some((c, mut s)) => {
             s.zero_inactive(&cur);
-            fpe_model::Optimizer::with_state(c, s.clone(), &cur)?;
-            Some(s)
+            Some(Optimizer::with_state(c, s, &cur)?)
         }
         None => None,
     };
@@ -130,7 +130,7 @@ pub fn apply(plan: &ExpansionPlan, mlp: &Mlp, optimizer: Option<&Optimizer>) -> 
     };
     Ok(Expanded {
         mlp: cur,
-        optimizer_state,
+        optimizer,
         report,
     })
 }

@@ -264,16 +264,20 @@ fn expansion_mid_training_then_training_continues_with_carried_state() {
             optimizer_state: policy,
             ..Default::default()
         };
-        let out = expand(&t.mlp, &cfg, None, Some(&t.opt), &mut rng(9)).unwrap();
+        let out = expand(t.mlp(), &cfg, None, Some(t.optimizer()), &mut rng(9)).unwrap();
         assert_eq!(
-            out.optimizer_state.is_some(),
+            out.optimizer.is_some(),
             policy == OptimizerStatePolicy::Carry
         );
-        let opt = match out.optimizer_state {
-            Some(s) => Optimizer::with_state(OptimizerConfig::default(), s, &out.mlp).unwrap(),
+        let opt = match out.optimizer {
+            Some(carried) => {
+                assert_eq!(carried.config(), t.optimizer().config());
+                carried
+            }
             None => Optimizer::new(OptimizerConfig::default(), &out.mlp).unwrap(),
         };
-        let mut t2 = Trainer::from_parts(out.mlp, opt, t.epoch, t.step, KernelPolicy::Dense);
+        let mut t2 =
+            Trainer::from_parts(out.mlp, opt, t.epoch(), t.step(), KernelPolicy::Dense).unwrap();
         let reports = t2
             .fit(
                 x.view(),
@@ -285,8 +289,8 @@ fn expansion_mid_training_then_training_continues_with_carried_state() {
             )
             .unwrap();
         assert!(reports.iter().all(|r| r.train_loss.is_finite()));
-        assert_eq!(t2.mlp.nnz(), t.mlp.nnz());
-        t2.mlp.check_masks().unwrap();
+        assert_eq!(t2.mlp().nnz(), t.mlp().nnz());
+        t2.mlp().check_masks().unwrap();
     }
 }
 
@@ -332,15 +336,15 @@ fn dynamic_sparsity_keeps_nnz_constant_over_1000_steps() {
             &mut hook,
         )
         .unwrap();
-        assert!(t.step >= 1000);
-        assert_eq!(t.mlp.nnz(), nnz, "{method:?}");
-        t.mlp.check_masks().unwrap();
+        assert!(t.step() >= 1000);
+        assert_eq!(t.mlp().nnz(), nnz, "{method:?}");
+        t.mlp().check_masks().unwrap();
         assert!(
             hook.moved.iter().map(|m| m.1).sum::<usize>() > 0,
             "no weight ever moved"
         );
         if keep_disjoint {
-            let m = t.mlp.layers()[0].mask();
+            let m = t.mlp().layers()[0].mask();
             for p in 0..4 {
                 for k in 0..16 {
                     let users = (0..4).filter(|&j| m[[p * 4 + j, k]]).count();
@@ -388,7 +392,7 @@ fn dropconnect_trains_and_leaves_weights_whole() {
     )
     .unwrap();
     // After training the layer is dense again (no weight left at a dropped zero).
-    assert!(t.mlp.layers()[0].weight().iter().all(|&w| w != 0.0));
+    assert!(t.mlp().layers()[0].weight().iter().all(|&w| w != 0.0));
     let _ = Array1::<f32>::zeros(1);
 }
 

@@ -81,7 +81,7 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
     trainer.fit(x_train.view(), y, 40, 64, &mut rng, &mut Progress)?;
 
     let (loss, acc) = evaluate(
-        &trainer.mlp,
+        trainer.mlp(),
         x_test.view(),
         TargetsRef::Binary(y_test.view()),
     );
@@ -89,16 +89,16 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
         "test loss {loss:.4}, test accuracy {:.1} %",
         100.0 * acc.accuracy
     );
-    trainer.mlp.check_masks()?;
+    trainer.mlp().check_masks()?;
     assert_eq!(
-        trainer.mlp.nnz(),
+        trainer.mlp().nnz(),
         nnz_before,
         "masks are fixed during training"
     );
-    println!("nnz after training: {} (unchanged)", trainer.mlp.nnz());
+    println!("nnz after training: {} (unchanged)", trainer.mlp().nnz());
 
     if let Some(path) = std::env::args_os().nth(1) {
-        export_npz(&trainer.mlp, &path)?;
+        export_npz(trainer.mlp(), &path)?;
         println!(
             "wrote weight_l, bias_l, mask_l to {}",
             path.to_string_lossy()

@@ -22,8 +22,9 @@
 //!   kernel walks per-row and per-column index lists of the active weights, so its cost follows
 //!   nnz, not width. [`KernelPolicy::Auto`] (the default) picks gathered below density
 //!   [`AUTO_GATHER_BELOW`]; both agree to 1e-5 and are bit-deterministic across thread counts.
-//! - **Training** ([`Trainer::fit`]) with [`TrainHooks`] and a clean [`Error::NonFinite`] on
-//!   divergence; [`evaluate`], [`accuracy`].
+//! - **Training** ([`Trainer::fit`]; [`fit_lockstep`] for several models on the same batches:
+//!   one loop, which the GPU trainer's batch order also comes from) with [`TrainHooks`] and a
+//!   clean [`Error::NonFinite`] on divergence; [`evaluate`], [`accuracy`].
 //! - **Checkpoints** ([`Checkpoint`]: magic, version, SHA-256 checksum, atomic writes) and `.npz`
 //!   export ([`export_npz`]: arrays `weight_l`, `bias_l`, `mask_l`).
 //!
@@ -46,10 +47,10 @@
 //! let opt = OptimizerConfig::Adam { lr: 0.05, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 };
 //! let mut trainer = Trainer::new(mlp, opt, KernelPolicy::Auto)?;
 //! trainer.fit(x.view(), TargetsRef::Binary(y.view()), 300, 4, &mut rng, &mut NoHooks)?;
-//! let (loss, acc) = evaluate(&trainer.mlp, x.view(), TargetsRef::Binary(y.view()));
+//! let (loss, acc) = evaluate(trainer.mlp(), x.view(), TargetsRef::Binary(y.view()));
 //! println!("loss {loss:.4}, accuracy {}", acc.accuracy);
 //! assert_eq!(acc.accuracy, 1.0);
-//! assert_eq!(trainer.mlp.nnz(), 40); // masked weights stayed exactly zero
+//! assert_eq!(trainer.mlp().nnz(), 40); // masked weights stayed exactly zero
 //! # Ok(())
 //! # }
 //! ```
@@ -69,7 +70,6 @@ pub mod gpu;
 mod kernel;
 mod layer;
 mod layout;
-mod lockstep;
 mod loss;
 mod mlp;
 mod npz;
@@ -84,9 +84,11 @@ pub use kernel::{
     AUTO_GATHER_BELOW, CHUNK_ROWS, DenseKernel, GatheredKernel, KernelPolicy, LayerKernel,
 };
 pub use layer::Layer;
-pub use lockstep::fit_lockstep;
 pub use loss::{Accuracy, TargetsRef, accuracy, loss, predict_classes};
 pub use mlp::{Mlp, MlpConfig};
 pub use npz::export_npz;
 pub use optim::{LayerSlots, Optimizer, OptimizerConfig, OptimizerState};
-pub use train::{EpochLoss, EpochReport, Fit, NoHooks, StepContext, TrainHooks, Trainer, evaluate};
+pub use train::{
+    EpochLoss, EpochReport, Fit, NoHooks, StepContext, TrainHooks, Trainer, evaluate, fit_lockstep,
+    fit_lockstep_with,
+};

@@ -385,6 +385,7 @@ impl Optimizer {
         let t = self.state.step;
         self.active.0.resize_with(mlp.depth(), ActiveIndex::default);
         for (l, layer) in mlp.layers.iter_mut().enumerate() {
+            let mask_id = layer.mask_id();
             let slots = &mut self.state.layers[l];
             let cache = &mut self.active.0[l];
             let (gw, gb) = (&grads.w[l], &grads.b[l]);
@@ -416,6 +417,7 @@ impl Optimizer {
                         gw,
                         [m, v],
                         &layer.mask,
+                        mask_id,
                         cache,
                         |w, g, [m, v]| rule(w, g, m, v),
                     );
@@ -457,6 +459,7 @@ impl Optimizer {
                         gw,
                         [vel],
                         &layer.mask,
+                        mask_id,
                         cache,
                         |w, g, [vel]| rule(w, g, vel),
                     );

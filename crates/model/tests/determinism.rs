@@ -39,7 +39,7 @@ fn train_on(threads: usize, policy: KernelPolicy, density: f64) -> Mlp {
             &mut NoHooks,
         )
         .unwrap();
-        t.mlp
+        t.into_parts().0
     })
 }
 

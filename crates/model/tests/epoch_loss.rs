@@ -29,9 +29,9 @@ fn train(
         TargetsRef::Classes(classes.view())
     };
     let mut t = Trainer::new(mlp, OptimizerConfig::default(), policy)?;
-    t.epoch_loss = mode;
+    t.set_epoch_loss(mode);
     let reports = t.fit(x.view(), y, 3, 64, &mut r, &mut NoHooks)?;
-    Ok((t.mlp, reports))
+    Ok((t.into_parts().0, reports))
 }
 
 #[test]

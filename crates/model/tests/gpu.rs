@@ -147,12 +147,14 @@ fn run_cpu(c: &Case) -> Run {
             &mut NoHooks,
         )
         .unwrap();
+    let (step, epoch) = (t.step(), t.epoch());
+    let (mlp, opt) = t.into_parts();
     Run {
         losses: reports.iter().map(|r| r.train_loss).collect(),
-        step: t.step,
-        epoch: t.epoch,
-        mlp: t.mlp,
-        opt: t.opt,
+        step,
+        epoch,
+        mlp,
+        opt,
     }
 }
 
@@ -381,17 +383,17 @@ fn a_gpu_run_continues_on_the_cpu() {
     let mut g = GpuTrainer::from_trainer(&ctx, &mixed, case.policy).unwrap();
     g.fit(x, y, 2, case.batch, &mut r).unwrap();
     g.write_back(&mut mixed).unwrap();
-    assert_eq!((mixed.epoch, mixed.step), (2, 12));
+    assert_eq!((mixed.epoch(), mixed.step()), (2, 12));
     mixed
         .fit(x, y, 3, case.batch, &mut r, &mut NoHooks)
         .unwrap();
-    assert_eq!((mixed.epoch, mixed.step), (cpu.epoch, cpu.step));
-    for (a, b) in cpu.mlp.layers().iter().zip(mixed.mlp.layers()) {
+    assert_eq!((mixed.epoch(), mixed.step()), (cpu.epoch(), cpu.step()));
+    for (a, b) in cpu.mlp().layers().iter().zip(mixed.mlp().layers()) {
         assert_close("continued weights", b.weight(), a.weight(), 1e-4);
     }
     let back = g.into_trainer(case.policy).unwrap();
-    assert_eq!(back.step, 12);
-    back.mlp.check_masks().unwrap();
+    assert_eq!(back.step(), 12);
+    back.mlp().check_masks().unwrap();
 }
 
 #[test]

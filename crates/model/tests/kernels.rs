@@ -221,8 +221,8 @@ fn train(
             &mut NoHooks,
         )
         .unwrap();
-        assert_eq!(t.step as usize, steps);
-        t.mlp
+        assert_eq!(t.step() as usize, steps);
+        t.into_parts().0
     })
 }
 
@@ -297,15 +297,15 @@ fn auto_picks_by_density_and_rebuilds_when_masks_change() {
 
     // A mask change followed by `model_changed` re-indexes the gathered kernel.
     let mut t = Trainer::new(mlp, OptimizerConfig::default(), KernelPolicy::Gathered).unwrap();
-    let mut mask = t.mlp.layers()[0].mask().to_owned();
+    let mut mask = t.mlp().layers()[0].mask().to_owned();
     mask.row_mut(0).fill(false);
-    t.mlp.layer_mut(0).set_mask(mask).unwrap();
+    t.set_mask(0, mask).unwrap();
     t.model_changed();
     let x = random_x(10, 64, &mut r);
     let y = random_bits(10, 8, &mut r);
     let y = TargetsRef::Binary(y.view());
-    let (_, gd) = mean_grads(&t.mlp, KernelPolicy::Dense, x.view(), y);
-    let (_, gg) = mean_grads(&t.mlp, KernelPolicy::Gathered, x.view(), y);
+    let (_, gd) = mean_grads(t.mlp(), KernelPolicy::Dense, x.view(), y);
+    let (_, gg) = mean_grads(t.mlp(), KernelPolicy::Gathered, x.view(), y);
     assert!(gg.w[0].row(0).iter().all(|&g| g == 0.0));
     assert_close(gg.w[0].view(), gd.w[0].view(), "after mask change");
 }

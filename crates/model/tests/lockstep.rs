@@ -37,7 +37,7 @@ fn trainers(binary: bool) -> Vec<Trainer> {
         .map(|(i, (m, p))| {
             let mut t = Trainer::new(m, OptimizerConfig::default(), p).unwrap();
             if i % 2 == 1 {
-                t.epoch_loss = EpochLoss::Last;
+                t.set_epoch_loss(EpochLoss::Last);
             }
             t
         })
@@ -85,9 +85,13 @@ fn lockstep_equals_one_fit_per_model() {
             .enumerate()
         {
             let rt = rt.unwrap();
-            assert_eq!(a.mlp, t.mlp, "model {i}: weights");
-            assert_eq!(a.opt, t.opt, "model {i}: optimiser state");
-            assert_eq!((a.epoch, a.step), (t.epoch, t.step), "model {i}: counters");
+            assert_eq!(a.mlp(), t.mlp(), "model {i}: weights");
+            assert_eq!(a.optimizer(), t.optimizer(), "model {i}: optimiser state");
+            assert_eq!(
+                (a.epoch(), a.step()),
+                (t.epoch(), t.step()),
+                "model {i}: counters"
+            );
             assert_eq!(ra.len(), rt.len());
             for (p, q) in ra.iter().zip(&rt) {
                 assert_eq!(p.train_loss.to_bits(), q.train_loss.to_bits(), "model {i}");
@@ -103,24 +107,25 @@ fn a_failing_model_stops_alone() {
     let x = random_x(200, 20, &mut r);
     let y = random_classes(200, 4, &mut r);
     let mut good = trainers(false).remove(0);
-    let mut bad = trainers(false).remove(0);
     // A huge learning rate makes the second model's weights overflow within a few steps.
-    bad.opt = fpe_model::Optimizer::new(
+    let mut bad = Trainer::new(
+        good.mlp().clone(),
         OptimizerConfig::Sgd {
             lr: 1e30,
             momentum: 0.0,
             weight_decay: 0.0,
         },
-        &bad.mlp,
+        KernelPolicy::Dense,
     )
     .unwrap();
     let mut alone = Trainer::from_parts(
-        good.mlp.clone(),
-        good.opt.clone(),
+        good.mlp().clone(),
+        good.optimizer().clone(),
         0,
         0,
         KernelPolicy::Dense,
-    );
+    )
+    .unwrap();
     let mut b = rng(1);
     let want = alone.fit(
         x.view(),
@@ -145,5 +150,5 @@ fn a_failing_model_stops_alone() {
         results[1]
     );
     assert_eq!(want.unwrap().len(), results[0].as_ref().unwrap().len());
-    assert_eq!(alone.mlp, good.mlp);
+    assert_eq!(alone.mlp(), good.mlp());
 }

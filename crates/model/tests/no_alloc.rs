@@ -73,7 +73,7 @@ fn steps_do_not_allocate() {
                 assert_eq!(one, six, "{policy:?}: 5 more epochs (15 steps) allocated");
 
                 let mut u =
-                    Trainer::new(t.mlp.clone(), OptimizerConfig::default(), policy).unwrap();
+                    Trainer::new(t.mlp().clone(), OptimizerConfig::default(), policy).unwrap();
                 fit_lockstep(&mut [&mut t, &mut u], x.view(), y, 1, 128, &mut r);
                 let one = allocations_of(|| {
                     fit_lockstep(&mut [&mut t, &mut u], x.view(), y, 1, 128, &mut r);

@@ -139,10 +139,11 @@ pub(crate) fn expand<'py>(
         let report = report.cast_into::<PyDict>()?;
         report.set_item("config", to_py(py, &cfg)?)?;
         report.set_item("seed", seed)?;
-        match (&out.optimizer_state, &opt) {
-            (Some(state), Some(o)) => {
-                report.set_item("optimizer", optimizer_to_py(py, o.config(), state)?)?
-            }
+        match (&out.optimizer, &opt) {
+            (Some(carried), Some(o)) => report.set_item(
+                "optimizer",
+                optimizer_to_py(py, o.config(), carried.state())?,
+            )?,
             _ => report.set_item("optimizer", py.None())?,
         }
         PyTuple::new(py, [w, b, m, report.into_any()])

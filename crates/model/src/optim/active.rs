@@ -3,10 +3,11 @@
 //! An optimiser step visits every weight of a layer with the same update rule. For an expanded
 //! layer most weights are inactive, so [`update_sparse`] walks a cached list of the active
 //! weights ([`ActiveIndex`]) when the layer is sparse; dense layers keep the vectorised visit of
-//! every weight in the optimiser. The list is rebuilt, and every inactive weight and optimiser slot zeroed,
-//! whenever the layer's mask differs from the one the list was built from; between mask changes
-//! nothing can write an inactive entry (the layer and optimiser state keep that invariant), so
-//! skipping them is exact. Each weight gets the same arithmetic on either path, so the paths
+//! every weight in the optimiser. The list is rebuilt, and every inactive weight and optimiser
+//! slot zeroed, whenever the layer's mask id ([`crate::Layer::mask_id`]: a new one for every mask
+//! a layer is given, so comparing ids costs nothing per step) differs from the one the list was
+//! built from; between mask changes nothing can write an inactive entry (the layer and optimiser
+//! state keep that invariant), so skipping them is exact. Each weight gets the same arithmetic on either path, so the paths
 //! give bit-identical results.
 
 use ndarray::{Array2, Zip};
@@ -14,21 +15,23 @@ use ndarray::{Array2, Zip};
 /// Below this fraction of active weights, updates walk the index list.
 const SPARSE_BELOW: f64 = 0.5;
 
-/// The active weights of one layer, by row-major position, and the mask they came from.
+/// The active weights of one layer, by row-major position, and the id of the mask they came from.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct ActiveIndex {
-    mask: Vec<bool>,
+    mask_id: Option<u64>,
+    len: usize,
     idx: Vec<u32>,
 }
 
 impl ActiveIndex {
-    /// Rebuilds the list if `mask` differs from the cached one; returns whether it did.
-    fn refresh(&mut self, mask: &[bool]) -> bool {
-        if self.mask.as_slice() == mask {
+    /// Rebuilds the list if mask `mask_id` is not the one it was built from; returns whether it
+    /// did.
+    fn refresh(&mut self, mask_id: u64, mask: &[bool]) -> bool {
+        if self.mask_id == Some(mask_id) && self.len == mask.len() {
             return false;
         }
-        self.mask.clear();
-        self.mask.extend_from_slice(mask);
+        self.mask_id = Some(mask_id);
+        self.len = mask.len();
         self.idx.clear();
         self.idx.extend(
             mask.iter()
@@ -40,7 +43,7 @@ impl ActiveIndex {
     }
 
     fn sparse(&self) -> bool {
-        (self.idx.len() as f64) < SPARSE_BELOW * self.mask.len() as f64
+        (self.idx.len() as f64) < SPARSE_BELOW * self.len as f64
     }
 }
 
@@ -55,10 +58,10 @@ impl PartialEq for ActiveCache {
     }
 }
 
-/// Applies `rule(w, g, slots)` to every active weight of a *sparse* layer (fewer than half its
-/// weights active) by walking its cached index list, and returns `true`; returns `false`, doing
-/// nothing, for a dense layer or arrays not in standard layout (the caller then visits every
-/// weight). Inactive weights and their `S` optimiser slots are, and stay, exactly zero.
+/// Applies `rule(w, g, slots)` to every active weight of a *sparse* layer (mask `mask` with id
+/// `mask_id`; fewer than half its weights active) by walking its cached index list, and returns
+/// `true`; returns `false`, doing nothing, for a dense layer or arrays not in standard layout (the
+/// caller then visits every weight). Inactive weights and their `S` optimiser slots are, and stay, exactly zero.
 ///
 /// # Shapes
 /// `w`, `g`, `mask` and every slot: `[out, in]`.
@@ -70,6 +73,7 @@ pub(crate) fn update_sparse<const S: usize>(
     g: &Array2<f32>,
     mut slots: [&mut Array2<f32>; S],
     mask: &Array2<bool>,
+    mask_id: u64,
     cache: &mut ActiveIndex,
     rule: impl Fn(&mut f32, f32, [&mut f32; S]),
 ) -> bool {
@@ -85,7 +89,7 @@ pub(crate) fn update_sparse<const S: usize>(
     let Some(mask) = mask.as_slice().filter(|_| flat) else {
         return false;
     };
-    if cache.refresh(mask) {
+    if cache.refresh(mask_id, mask) {
         zero_inactive(w, mask);
         for s in slots.iter_mut() {
             zero_inactive(s, mask);
@@ -137,7 +141,15 @@ mod tests {
         let mut cache = ActiveIndex::default();
         for _ in 0..steps {
             if sparse {
-                assert!(update_sparse(&mut w, &g, [&mut m], mask, &mut cache, rule));
+                assert!(update_sparse(
+                    &mut w,
+                    &g,
+                    [&mut m],
+                    mask,
+                    1,
+                    &mut cache,
+                    rule
+                ));
             } else {
                 Zip::from(&mut w)
                     .and(&g)
@@ -175,6 +187,7 @@ mod tests {
             &g,
             [&mut m],
             &dense,
+            1,
             &mut cache,
             rule
         ));
@@ -185,6 +198,7 @@ mod tests {
             &g,
             [&mut m],
             &sparse,
+            2,
             &mut cache,
             rule
         ));
@@ -197,17 +211,17 @@ mod tests {
         let g = Array2::from_elem((2, 4), 1.0f32);
         let mut m = Array2::zeros((2, 4));
         let mut cache = ActiveIndex::default();
-        let mut step = |w: &mut Array2<f32>, m: &mut Array2<f32>, mask: &Array2<bool>| {
-            assert!(update_sparse(w, &g, [m], mask, &mut cache, rule));
+        let mut step = |w: &mut Array2<f32>, m: &mut Array2<f32>, mask: &Array2<bool>, id| {
+            assert!(update_sparse(w, &g, [m], mask, id, &mut cache, rule));
         };
-        step(&mut w, &mut m, &mask);
+        step(&mut w, &mut m, &mask, 1);
         assert_eq!(m[[0, 1]], 1.0);
         mask[[0, 1]] = false;
-        w[[0, 1]] = 0.0; // as Layer::set_mask does
-        step(&mut w, &mut m, &mask);
+        w[[0, 1]] = 0.0; // as Layer::set_mask does, with a new mask id
+        step(&mut w, &mut m, &mask, 2);
         assert_eq!(m[[0, 1]], 0.0, "momentum of a dropped weight is cleared");
         mask[[0, 1]] = true;
-        step(&mut w, &mut m, &mask);
+        step(&mut w, &mut m, &mask, 3);
         assert_eq!(m[[0, 1]], 1.0, "a regrown weight starts from zero momentum");
     }
 }

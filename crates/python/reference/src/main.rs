@@ -28,7 +28,7 @@ use fpe::{ExpansionConfig, ExpansionReport};
 use fpe_datasets::{BooleanCodeConfig, Stream, rng_for};
 use fpe_metrics::{MetricReport, ReportInput};
 use fpe_model::{
-    Checkpoint, KernelPolicy, Layer, Mlp, MlpConfig, NoHooks, OptimizerConfig, TargetsRef, Trainer,
+    KernelPolicy, Layer, Mlp, MlpConfig, NoHooks, OptimizerConfig, TargetsRef, Trainer,
 };
 use ndarray::{Array1, Array2};
 use ndarray_npy::{NpzReader, NpzWriter};
@@ -196,17 +196,14 @@ fn checkpoint(ckpt: &Path, out: &Path) -> Res<()> {
         &mut batches,
         &mut NoHooks,
     )?;
-    let mut ck = Checkpoint::of_model(trainer.mlp.clone());
-    ck.optimizer = Some((*trainer.opt.config(), trainer.opt.state().clone()));
-    ck.epoch = trainer.epoch;
-    ck.step = trainer.step;
+    let mut ck = trainer.checkpoint();
     ck.meta.insert("arm".into(), "reference".into());
     ck.meta.insert("seed".into(), "7".into());
     ck.save(ckpt)?;
 
     let mut npz = NpzWriter::new(File::create(out)?);
-    write_mlp(&mut npz, &trainer.mlp, "")?;
-    write_state(&mut npz, trainer.opt.state(), "opt_")?;
+    write_mlp(&mut npz, trainer.mlp(), "")?;
+    write_state(&mut npz, trainer.optimizer().state(), "opt_")?;
     npz.finish()?;
 
     let cfg = ExpansionConfig {
@@ -216,8 +213,17 @@ fn checkpoint(ckpt: &Path, out: &Path) -> Res<()> {
         ..Default::default()
     };
     let mut split = rng_for(5, Stream::Split);
-    let expanded = fpe::expand(&trainer.mlp, &cfg, None, Some(&trainer.opt), &mut split)?;
-    let state = expanded.optimizer_state.ok_or("carry returns a state")?;
+    let expanded = fpe::expand(
+        trainer.mlp(),
+        &cfg,
+        None,
+        Some(trainer.optimizer()),
+        &mut split,
+    )?;
+    let state = expanded
+        .optimizer
+        .ok_or("carry returns an optimiser")?
+        .into_state();
     let mut npz = NpzWriter::new(File::create(out.with_extension("carry.npz"))?);
     write_mlp(&mut npz, &expanded.mlp, "")?;
     write_state(&mut npz, &state, "opt_")?;

@@ -3,11 +3,11 @@
 
 use ndarray::ArrayView2;
 use rand::Rng;
-use rand::seq::SliceRandom;
 
 use super::GpuTrainer;
 use super::step::StepPlan;
 use crate::gpu::buffers::read;
+use crate::train::batch::Schedule;
 use crate::{EpochReport, Error, Fit, GpuError, TargetsRef};
 
 impl GpuTrainer {
@@ -46,21 +46,20 @@ impl GpuTrainer {
             0,
             bytemuck::cast_slice(&vec![u32::MAX; 2 * depth]),
         );
-        let steps_per_epoch = n.div_ceil(batch_size);
-        let mut order: Vec<usize> = (0..n).collect();
-        let mut reports = Vec::with_capacity(epochs);
+        // The batch order of the CPU loop, from the same schedule.
+        let mut schedule = Schedule::new(n, batch_size, epochs);
+        let mut reports = Vec::with_capacity(schedule.epochs());
         let mut step_in_fit = 0usize;
-        for _ in 0..epochs {
-            order.sort_unstable();
-            order.shuffle(rng);
-            let perm: Vec<u32> = order.iter().map(|&i| i as u32).collect();
+        for _ in 0..schedule.epochs() {
+            schedule.shuffle(rng);
+            let perm: Vec<u32> = schedule.order().iter().map(|&i| i as u32).collect();
             let work = self.work.as_ref().expect("prepared");
             self.ctx
                 .inner
                 .queue
                 .write_buffer(&work.perm, 0, bytemuck::cast_slice(&perm));
-            let plans: Vec<StepPlan> = order
-                .chunks(batch_size)
+            let plans: Vec<StepPlan> = schedule
+                .batches()
                 .enumerate()
                 .map(|(s, idx)| StepPlan {
                     rows: idx.len(),
@@ -93,11 +92,7 @@ impl GpuTrainer {
             self.opt_step += plans.len() as u64;
             self.step += plans.len() as u64;
             step_in_fit += plans.len();
-            let report = EpochReport {
-                epoch: self.epoch,
-                step: self.step,
-                train_loss: batch_losses.iter().sum::<f64>() / steps_per_epoch as f64,
-            };
+            let report = schedule.report(self.epoch, self.step, Some(batch_losses.iter().sum()));
             self.epoch += 1;
             reports.push(report);
         }

@@ -133,9 +133,9 @@ impl GpuTrainer {
         trainer: &Trainer,
         policy: KernelPolicy,
     ) -> Result<Self, GpuError> {
-        let mut t = GpuTrainer::new(ctx, trainer.mlp.clone(), &trainer.opt, policy)?;
-        t.epoch = trainer.epoch;
-        t.step = trainer.step;
+        let mut t = GpuTrainer::new(ctx, trainer.mlp().clone(), trainer.optimizer(), policy)?;
+        t.epoch = trainer.epoch();
+        t.step = trainer.step();
         Ok(t)
     }
 

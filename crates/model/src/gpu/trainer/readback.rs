@@ -120,9 +120,9 @@ impl GpuTrainer {
     /// [`Error::Shape`] (wrapped) if `trainer`'s model has other shapes or masks;
     /// [`GpuError::Backend`] if the read-back fails.
     pub fn write_back(&self, trainer: &mut Trainer) -> Result<(), GpuError> {
-        let same = trainer.mlp.depth() == self.mlp.depth()
+        let same = trainer.mlp().depth() == self.mlp.depth()
             && trainer
-                .mlp
+                .mlp()
                 .layers()
                 .iter()
                 .zip(self.mlp.layers())
@@ -131,14 +131,14 @@ impl GpuTrainer {
             return Err(Error::shape(
                 "GpuTrainer::write_back: trainer model",
                 &self.mlp.widths(),
-                &trainer.mlp.widths(),
+                &trainer.mlp().widths(),
             )
             .into());
         }
-        trainer.mlp = self.mlp()?;
-        trainer.opt = self.optimizer()?;
-        trainer.epoch = self.epoch;
-        trainer.step = self.step;
+        let (mlp, opt) = trainer.parts_mut();
+        *mlp = self.mlp()?;
+        *opt = self.optimizer()?;
+        trainer.set_counters(self.epoch, self.step);
         trainer.model_changed();
         Ok(())
     }
@@ -154,6 +154,6 @@ impl GpuTrainer {
             self.epoch,
             self.step,
             policy,
-        ))
+        )?)
     }
 }
