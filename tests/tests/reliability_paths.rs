@@ -333,7 +333,7 @@ fn collect_refuses_while_a_shard_runs() {
         format!(
             "{} {}\n",
             std::process::id(),
-            fpe_experiments::lock::hostname()
+            fpe_experiments::sweep::hostname()
         ),
     )
     .unwrap();

@@ -88,7 +88,7 @@ pub(crate) enum Command {
         plan: bool,
         /// Run only shard I of N (0 ≤ I < N), e.g. 0/4; results.csv is left to --collect.
         #[arg(long, value_name = "I/N")]
-        shard: Option<fpe_experiments::shard::Shard>,
+        shard: Option<fpe_experiments::sweep::Shard>,
         /// Gather the shards' unit files into results.csv, tables, plots and REPORT.md; exit
         /// nonzero listing missing units.
         #[arg(long, conflicts_with = "shard")]

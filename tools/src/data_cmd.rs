@@ -75,7 +75,7 @@ pub(crate) fn data(cmd: DataCommand) -> Result<()> {
             out,
             force,
         } => {
-            fpe_experiments::output::check_output(&out, "--out", force, &[])?;
+            fpe_experiments::results::check_output(&out, "--out", force, &[])?;
             let cfg = BooleanCodeConfig {
                 n_vars,
                 clauses,
@@ -112,7 +112,7 @@ pub(crate) fn data(cmd: DataCommand) -> Result<()> {
         }
         DataCommand::Info { file } => {
             let data = fpe_datasets::load_embeddings(&file)?;
-            fpe_experiments::data::warn_test_only_classes(&data, &file);
+            fpe_experiments::sweep::warn_test_only_classes(&data, &file);
             println!(
                 "{}",
                 serde_json::to_string_pretty(&fpe_datasets::DatasetSummary::from(&data))?

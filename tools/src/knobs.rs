@@ -76,9 +76,12 @@ impl Knobs {
             );
         }
         if let Some(text) = &self.seeds {
-            let seeds = fpe_experiments::seeds::parse_list(text)
+            let seeds = fpe_experiments::config::parse_list(text)
                 .map_err(|e| anyhow::anyhow!("--seeds {text}: {e}"))?;
-            t.insert("seeds".into(), fpe_experiments::seeds::to_toml(&seeds));
+            t.insert(
+                "seeds".into(),
+                fpe_experiments::config::seeds_to_toml(&seeds),
+            );
         }
         match self.epochs.as_slice() {
             [] => {}

@@ -133,7 +133,7 @@ fn main() -> Result<()> {
             let seeds = seeds
                 .as_deref()
                 .map(|t| {
-                    fpe_experiments::seeds::parse_count_or_list(t)
+                    fpe_experiments::config::parse_count_or_list(t)
                         .map_err(|e| anyhow::anyhow!("--seeds {t}: {e}"))
                 })
                 .transpose()?;
@@ -155,7 +155,7 @@ fn main() -> Result<()> {
             npz,
             force,
         } => {
-            fpe_experiments::output::check_output(&npz, "--npz", force, &[&checkpoint])?;
+            fpe_experiments::results::check_output(&npz, "--npz", force, &[&checkpoint])?;
             let ck = Checkpoint::load(&checkpoint)?;
             fpe_model::export_npz(&ck.mlp, &npz)?;
             eprintln!("wrote {} ({} layers)", npz.display(), ck.mlp.depth());

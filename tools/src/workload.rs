@@ -2,7 +2,7 @@
 //!
 //! A *model-step* is one optimiser step of one model: forward, backward and Adam on a batch of
 //! 256. Each workload is measured twice, through the same library call `fpe run` makes for every
-//! unit ([`fpe_experiments::runner::run_unit`]), so the time includes initialisation, the
+//! unit ([`fpe_experiments::sweep::run_unit`]), so the time includes initialisation, the
 //! shared warm-up, expansion, training, evaluation and the metrics of every arm:
 //!
 //! * `1 model`: one seed, one arm at a time (the warm-up model, then that arm's model).
@@ -23,10 +23,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use fpe_experiments::data::DataCache;
-use fpe_experiments::experiment::Experiment;
 use fpe_experiments::results::RunRow;
-use fpe_experiments::runner::{UnitInput, run_unit};
+use fpe_experiments::sweep::DataCache;
+use fpe_experiments::sweep::Experiment;
+use fpe_experiments::sweep::{UnitInput, run_unit};
 use fpe_model::Device;
 use rayon::prelude::*;
 use serde::Serialize;

@@ -48,7 +48,7 @@ const PARENTS_PER_PLAN: usize = 1000;
 ///
 /// # Errors
 /// Invalid parameters or unwritable output.
-pub fn run(exp: &Experiment, dir: &Path) -> Result<ExperimentOutcome> {
+pub(crate) fn run(exp: &Experiment, dir: &Path) -> Result<ExperimentOutcome> {
     let c = &exp.cfg.collisions;
     let seed = exp.cfg.seeds[0];
     let mut rows = Vec::new();

@@ -27,7 +27,9 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Context, Error, Result, invalid};
+pub use crate::names::{FORMULA_STARTS, validate_name};
 pub use crate::paths::{config_dir, resolve_data_path};
+pub use crate::seeds::{MAX_SEEDS, parse_count_or_list, parse_list, to_toml as seeds_to_toml};
 use fpe::{DynamicConfig, ExpansionConfig};
 use fpe_datasets::{BooleanCodeConfig, EmbeddingConfig, Encoding, OutputKind, Sampling};
 use fpe_model::{KernelPolicy, OptimizerConfig};
@@ -296,8 +298,9 @@ impl ExperimentConfig {
     /// Unreadable file, TOML syntax, unknown fields, wrong types or invalid values, each naming
     /// the file and field.
     pub fn load(path: &Path) -> Result<Self> {
+        // The file error names the path.
         let text = fpe_io::read_regular_to_string(path, crate::config::MAX_CONFIG_BYTES, "config")
-            .with_context(|| format!("reading {}", path.display()))?;
+            .context("reading the config")?;
         let table: toml::Table = text
             .parse()
             .with_context(|| format!("{}: invalid TOML", path.display()))?;
@@ -423,13 +426,54 @@ impl ExperimentConfig {
                 units.map_or_else(|| "too many".to_string(), |n| n.to_string())
             );
         }
+        self.validate_expansions()?;
+        Ok(())
+    }
+
+    /// The expansion of every arm that expands, checked as `fpe::expand` will check it (a bad
+    /// `nm_m`, `layers = []` or unsorted layers), before any unit trains: `set` and `rigl` start
+    /// from the `expansion.strategy` split, the strategy arms from their own.
+    fn validate_expansions(&self) -> Result<()> {
+        if self.kind != ExperimentKind::Train {
+            return Ok(());
+        }
+        for a in &self.arms {
+            let strategy = match Arm::parse(a)? {
+                Arm::Expand(kind) => kind,
+                Arm::Set | Arm::Rigl => self.expansion.strategy,
+                Arm::DropConnect if self.expansion.layers.is_empty() => {
+                    invalid!(
+                        "`expansion.layers` is empty: arm `dropconnect` needs the layer to drop"
+                    )
+                }
+                _ => continue,
+            };
+            let ecfg = fpe::ExpansionConfig {
+                strategy,
+                ..self.expansion.clone()
+            };
+            if let Err(e) = ecfg.validate() {
+                invalid!("`expansion`, for arm `{a}`: {e}");
+            }
+        }
+        Ok(())
+    }
+
+    /// Refuses a Boolean task whose units running at once (`workers` threads) would need more
+    /// memory than `available` (see [`crate::sweep::Experiment::preflight`]); an embeddings task
+    /// is checked when its file is loaded ([`ExperimentConfig::check_memory`]).
+    ///
+    /// # Errors
+    /// As [`ExperimentConfig::check_memory`].
+    pub(crate) fn check_task_memory(&self, workers: usize, available: Option<u64>) -> Result<()> {
         if let TaskConfig::Boolean(b) = &self.task {
             let g = b.generator();
             let d_out = match g.output {
                 OutputKind::Or => 1,
                 OutputKind::PerClause => g.clauses,
             };
-            self.check_memory(g.d_in(), d_out, g.train_size.saturating_add(g.test_size))?;
+            let samples = g.train_size.saturating_add(g.test_size);
+            self.memory_estimate(g.d_in(), d_out, samples, workers, available)?;
         }
         Ok(())
     }
@@ -442,26 +486,38 @@ impl ExperimentConfig {
     }
 
     /// Refuses the config if the units that can run at once would need more memory than is
-    /// available (see [`crate::memory`]); `d_in`, `d_out` and `samples` (both splits) describe
+    /// available (see [`available_memory`](crate::sweep::available_memory)); `d_in`, `d_out` and `samples` (both splits) describe
     /// the data.
     ///
     /// # Errors
     /// The estimate by part, the memory available and the fields to change.
     pub fn check_memory(&self, d_in: usize, d_out: usize, samples: usize) -> Result<()> {
+        let workers = rayon::current_num_threads();
+        let available = crate::memory::available_memory();
+        self.memory_estimate(d_in, d_out, samples, workers, available)
+    }
+
+    fn memory_estimate(
+        &self,
+        d_in: usize,
+        d_out: usize,
+        samples: usize,
+        workers: usize,
+        available: Option<u64>,
+    ) -> Result<()> {
         let mut widths = vec![d_in];
         widths.extend(&self.model.hidden);
         widths.push(d_out);
         let units = self
             .grid_settings()
             .map_or(usize::MAX, |n| n.saturating_mul(self.seeds.len()));
-        let workers = rayon::current_num_threads().min(units);
         crate::memory::MemoryEstimate::new(
             samples,
             &widths,
             self.expansion.alpha,
             &self.expansion.layers,
         )
-        .check(workers, crate::memory::available_memory())
+        .check(workers.min(units), available)
     }
 
     /// The data file of an embeddings task.

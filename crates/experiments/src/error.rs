@@ -55,13 +55,15 @@ pub enum Error {
     /// A config could not be written as TOML.
     #[error(transparent)]
     TomlWrite(#[from] toml::ser::Error),
-    /// What was being done when `source` happened.
-    #[error("{context}: {source}")]
+    /// What was being done when `cause` happened.
+    #[error("{context}: {cause}")]
     Context {
         /// What was being done.
         context: String,
-        /// The cause (displayed after the context, so one line carries the whole chain).
-        source: Box<Error>,
+        /// The cause, displayed after the context so that one line carries the whole chain. It
+        /// is deliberately not the error's `source()`: reporters that print the source chain
+        /// (anyhow's "Caused by:") would print every cause twice.
+        cause: Box<Error>,
     },
 }
 
@@ -69,7 +71,7 @@ impl Error {
     /// The typed cause under any [`Error::Context`] layers.
     pub fn root(&self) -> &Error {
         match self {
-            Error::Context { source, .. } => source.root(),
+            Error::Context { cause, .. } => cause.root(),
             e => e,
         }
     }
@@ -111,14 +113,14 @@ impl<T, E: Into<Error>> Context<T> for std::result::Result<T, E> {
     fn context(self, context: impl Display) -> Result<T> {
         self.map_err(|e| Error::Context {
             context: context.to_string(),
-            source: Box::new(e.into()),
+            cause: Box::new(e.into()),
         })
     }
 
     fn with_context<S: Display>(self, f: impl FnOnce() -> S) -> Result<T> {
         self.map_err(|e| Error::Context {
             context: f().to_string(),
-            source: Box::new(e.into()),
+            cause: Box::new(e.into()),
         })
     }
 }
@@ -141,6 +143,17 @@ mod tests {
         let e = ExperimentConfig::load(std::path::Path::new("/nonexistent/e1.toml")).unwrap_err();
         assert!(e.is_not_found(), "{e:?}");
         assert!(e.to_string().contains("/nonexistent/e1.toml"), "{e}");
+    }
+
+    #[test]
+    fn the_chain_is_said_once() {
+        let e = ExperimentConfig::load(std::path::Path::new("/nonexistent/e1.toml")).unwrap_err();
+        let text = e.to_string();
+        assert_eq!(text.matches("/nonexistent/e1.toml").count(), 1, "{text}");
+        assert!(
+            std::error::Error::source(&e).is_none(),
+            "the chain is in the message"
+        );
     }
 
     #[test]

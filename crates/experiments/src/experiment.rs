@@ -100,8 +100,9 @@ impl Experiment {
     /// # Errors
     /// Any config error, naming the file and field.
     pub fn load(path: &Path, quick: bool, overrides: &toml::Table) -> Result<Self> {
+        // The file error names the path.
         let text = fpe_io::read_regular_to_string(path, crate::config::MAX_CONFIG_BYTES, "config")
-            .with_context(|| format!("reading {}", path.display()))?;
+            .context("reading the config")?;
         let table: toml::Table = text
             .parse()
             .with_context(|| format!("{}: invalid TOML", path.display()))?;
@@ -203,6 +204,28 @@ impl Experiment {
                 })
             })
             .collect()
+    }
+}
+
+impl Experiment {
+    /// Checks, on the machine that runs the units, that those running at once fit in its
+    /// memory (every setting of a Boolean task; an embeddings task is checked when its file is
+    /// loaded). Validation does not: `fpe slurm` validates on the submitting machine.
+    ///
+    /// # Errors
+    /// The estimate by part, the memory available and the fields to change, naming the setting.
+    pub fn preflight(&self) -> Result<()> {
+        let workers = rayon::current_num_threads();
+        let available = crate::memory::available_memory();
+        for s in &self.settings {
+            s.cfg
+                .check_task_memory(workers, available)
+                .with_context(|| match s.label.as_str() {
+                    "" => format!("experiment `{}`", self.cfg.name),
+                    label => format!("grid setting `{label}`"),
+                })?;
+        }
+        Ok(())
     }
 }
 

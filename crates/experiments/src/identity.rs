@@ -50,7 +50,7 @@ static DIGESTS: Mutex<Option<HashMap<FileKey, String>>> = Mutex::new(None);
 
 /// SHA-256 (hex) of the file at `path`, cached by path, size and modification time; `None` if
 /// it cannot be read (the unit will fail when it loads the data, naming the file).
-pub fn file_digest(path: &Path) -> Option<String> {
+pub(crate) fn file_digest(path: &Path) -> Option<String> {
     let meta = std::fs::metadata(path).ok()?;
     let key = (
         path.canonicalize().unwrap_or_else(|_| path.to_path_buf()),
@@ -86,7 +86,7 @@ pub fn code_version() -> String {
 }
 
 /// The identity parts of the unit (`cfg` resolved for one setting) with `seed`.
-pub fn unit_inputs(cfg: &ExperimentConfig, seed: u64) -> UnitInputs {
+pub(crate) fn unit_inputs(cfg: &ExperimentConfig, seed: u64) -> UnitInputs {
     let json = serde_json::to_string(&unit_config(cfg, seed)).expect("configs serialise");
     let data = cfg.data_path().map(|p| {
         let digest = file_digest(&p).unwrap_or_else(|| "unreadable".into());
@@ -155,7 +155,7 @@ pub fn unit_config(cfg: &ExperimentConfig, seed: u64) -> ExperimentConfig {
     c
 }
 
-/// Stable name of a unit: everything that decides its result (see [`crate::identity`]).
+/// Stable name of a unit: everything that decides its result (see [`UnitInputs`](crate::manifest::UnitInputs)).
 pub fn unit_hash(cfg: &ExperimentConfig, seed: u64) -> String {
     unit_inputs(cfg, seed).hash()
 }

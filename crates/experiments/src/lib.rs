@@ -6,34 +6,37 @@
 //! [`sweep::RunOptions`] (the `fpe` binary draws an indicatif bar; the Python bindings pass none),
 //! and reports are built from the result files by the `fpe-report` crate.
 
-pub mod arms;
-pub mod collect;
-pub mod collisions;
+// The facade: configs, the entry points (sweep, reproduce, slurm), the results schema with the
+// unit plan, progress reporting and errors. Everything else is an implementation detail.
 pub mod config;
-pub mod data;
 pub mod error;
-pub mod experiment;
-pub mod identity;
-pub mod lock;
 pub mod manifest;
-pub mod measure;
-pub mod memory;
-pub mod names;
-pub mod output;
-pub mod overrides;
-pub mod paths;
 pub mod progress;
 pub mod reproduce;
 pub mod results;
-pub mod runner;
-pub mod seeds;
-pub mod shard;
-pub mod shard_record;
 pub mod slurm;
 pub mod sweep;
-mod train_arms;
-pub mod units;
 
 pub use error::{Error, Result};
 /// The file errors of `fpe-io` that [`Error::File`] carries.
 pub use fpe_io::Error as FileError;
+
+mod arms;
+mod collect;
+mod collisions;
+mod data;
+mod experiment;
+mod identity;
+mod lock;
+mod measure;
+mod memory;
+mod names;
+mod output;
+mod overrides;
+mod paths;
+mod runner;
+mod seeds;
+mod shard;
+mod shard_record;
+mod train_arms;
+mod units;

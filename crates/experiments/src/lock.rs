@@ -25,13 +25,13 @@ use crate::error::{Context, Error, Result};
 use crate::shard::Shard;
 
 /// How often the owner refreshes its lock file.
-pub const HEARTBEAT: Duration = Duration::from_secs(30);
+pub(crate) const HEARTBEAT: Duration = Duration::from_secs(30);
 /// A lock from another host not refreshed for this long is stale.
-pub const STALE_AFTER: Duration = Duration::from_secs(180);
+pub(crate) const STALE_AFTER: Duration = Duration::from_secs(180);
 
 /// Holds the lock until dropped.
 #[derive(Debug)]
-pub struct DirLock {
+pub(crate) struct DirLock {
     path: PathBuf,
     content: String,
     heartbeat: Option<(Arc<AtomicBool>, JoinHandle<()>)>,
@@ -86,12 +86,12 @@ fn in_use(what: &str, path: &Path, (pid, host): (u32, String)) -> Error {
 }
 
 /// The lock file of `shard` in `dir`.
-pub fn shard_lock_path(dir: &Path, shard: Shard) -> PathBuf {
+pub(crate) fn shard_lock_path(dir: &Path, shard: Shard) -> PathBuf {
     dir.join(format!(".lock-shard-{}-of-{}", shard.index, shard.count))
 }
 
 /// Shards of `dir` whose lock a live process holds, with the holder.
-pub fn live_shards(dir: &Path) -> Vec<(String, u32, String)> {
+pub(crate) fn live_shards(dir: &Path) -> Vec<(String, u32, String)> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
@@ -115,7 +115,7 @@ impl DirLock {
     /// # Errors
     /// Another live process holds it or runs a shard in `dir` (its PID is in the message), or
     /// the file cannot be written.
-    pub fn acquire(dir: &Path) -> Result<Self> {
+    pub(crate) fn acquire(dir: &Path) -> Result<Self> {
         let lock = Self::take(&dir.join(".lock"), &dir.display().to_string())?;
         if let Some((shard, pid, host)) = live_shards(dir).into_iter().next() {
             return Err(Error::Busy(format!(
@@ -132,7 +132,7 @@ impl DirLock {
     /// # Errors
     /// Another live process runs this shard or a plain sweep in `dir`, or the file cannot be
     /// written.
-    pub fn acquire_shard(dir: &Path, shard: Shard) -> Result<Self> {
+    pub(crate) fn acquire_shard(dir: &Path, shard: Shard) -> Result<Self> {
         let what = format!("shard {shard} of {}", dir.display());
         let lock = Self::take(&shard_lock_path(dir, shard), &what)?;
         let whole = dir.join(".lock");

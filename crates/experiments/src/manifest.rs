@@ -20,6 +20,8 @@ use crate::error::{Context, Result};
 use crate::experiment::Experiment;
 use crate::results::{UnitResult, check_row};
 
+pub use crate::identity::{RESULTS_SEMANTICS, UnitInputs, code_version};
+
 /// File name of the plan, beside `config.toml`.
 pub const PLAN_FILE: &str = "plan.json";
 
@@ -29,7 +31,7 @@ pub const MAX_UNIT_FILE_BYTES: u64 = 64 << 20;
 /// One unit of an experiment: one setting × one seed, with the arms it runs.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UnitId {
-    /// The unit's name (see [`crate::identity`]); its result is `units/HASH.json`.
+    /// The unit's name (see [`UnitInputs`]); its result is `units/HASH.json`.
     pub hash: String,
     /// Index of the setting in the grid.
     pub setting_index: usize,

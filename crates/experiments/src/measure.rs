@@ -9,7 +9,7 @@ use ndarray::Array2;
 use crate::results::RunRow;
 
 /// Clause-satisfaction matrix `[N, m]` of a Boolean task's test split (`None` otherwise).
-pub fn test_satisfaction(data: &Dataset) -> Option<Array2<bool>> {
+pub(crate) fn test_satisfaction(data: &Dataset) -> Option<Array2<bool>> {
     let s = data.clauses.as_ref()?;
     let x = &data.test.x;
     Some(Array2::from_shape_fn((x.nrows(), s.len()), |(i, c)| {
@@ -24,7 +24,7 @@ pub fn test_satisfaction(data: &Dataset) -> Option<Array2<bool>> {
 ///
 /// # Errors
 /// A metric that rejects its input (a bug, reported with context rather than a panic).
-pub fn measure(
+pub(crate) fn measure(
     row: &mut RunRow,
     mlp: &Mlp,
     data: &Dataset,
@@ -59,7 +59,7 @@ pub fn measure(
 ///
 /// # Errors
 /// As [`MetricReport::compute`].
-pub fn report(
+pub(crate) fn report(
     mlp: &Mlp,
     data: &Dataset,
     clauses: Option<&[Vec<usize>]>,

@@ -21,7 +21,7 @@ const GIB: f64 = (1u64 << 30) as f64;
 
 /// Bytes one unit needs, by part.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct MemoryEstimate {
+pub(crate) struct MemoryEstimate {
     /// Training and test data.
     pub data: f64,
     /// Model copies with gradients and optimiser state.
@@ -36,7 +36,7 @@ impl MemoryEstimate {
     /// `samples`: training plus test samples; `widths`: input, hidden and output widths of the
     /// narrow model; `alpha`: expansion factor; `expanded`: indices of the hidden layers that
     /// are expanded (0 = first hidden layer).
-    pub fn new(samples: usize, widths: &[usize], alpha: usize, expanded: &[usize]) -> Self {
+    pub(crate) fn new(samples: usize, widths: &[usize], alpha: usize, expanded: &[usize]) -> Self {
         let n = samples as f64;
         let wide: Vec<f64> = widths
             .iter()
@@ -62,7 +62,7 @@ impl MemoryEstimate {
     }
 
     /// Total bytes.
-    pub fn total(&self) -> f64 {
+    pub(crate) fn total(&self) -> f64 {
         self.data + self.models + self.activations
     }
 
@@ -71,7 +71,7 @@ impl MemoryEstimate {
     ///
     /// # Errors
     /// When the estimate exceeds `available`.
-    pub fn check(&self, workers: usize, available: Option<u64>) -> Result<()> {
+    pub(crate) fn check(&self, workers: usize, available: Option<u64>) -> Result<()> {
         let Some(avail) = available else {
             return Ok(());
         };

@@ -4,6 +4,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::error::{Context, Result};
+
+pub use crate::collisions::CollisionRow;
+pub use crate::output::check_output;
 use serde::{Deserialize, Serialize};
 
 /// Everything measured for one arm of one seed of one setting.

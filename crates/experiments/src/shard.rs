@@ -82,7 +82,7 @@ impl Shard {
         Ok(Shard { index, count })
     }
 
-    /// Whether the unit at `position` of [`assign`]'s input belongs to this shard.
+    /// Whether the unit at `position` of the shard assignment belongs to this shard.
     pub fn owns(&self, assignment: &[usize], position: usize) -> bool {
         assignment[position] == self.index
     }
@@ -121,7 +121,7 @@ impl FromStr for Shard {
 ///
 /// # Panics
 /// If `count` is 0 ([`Shard::new`] rules that out).
-pub fn assign<S: AsRef<str>>(hashes: &[S], count: usize) -> Vec<usize> {
+pub(crate) fn assign<S: AsRef<str>>(hashes: &[S], count: usize) -> Vec<usize> {
     assert!(count > 0, "at least one shard");
     let mut order: Vec<usize> = (0..hashes.len()).collect();
     order.sort_by(|&a, &b| hashes[a].as_ref().cmp(hashes[b].as_ref()).then(a.cmp(&b)));

@@ -12,7 +12,7 @@ use crate::shard::Shard;
 /// What one shard did, kept in `DIR/shards/I-of-N.json` for
 /// [`collect`](crate::collect::collect) to report on.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ShardRecord {
+pub(crate) struct ShardRecord {
     /// `I/N`.
     pub shard: String,
     /// `running` (written at the start: if it stays so, the process was killed), `finished`

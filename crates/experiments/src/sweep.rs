@@ -16,7 +16,7 @@
 //! depend on the number of threads.
 //!
 //! A sweep can also be split over machines: [`plan`] lists its units, [`run_shard`] runs one
-//! shard of them (see [`crate::shard`]; shards share the output directory, each under its own
+//! shard of them (see [`Shard`]; shards share the output directory, each under its own
 //! lock, and write no `results.csv`), and [`collect`] builds `results.csv` from the unit files
 //! exactly as [`run_experiment`] does, naming the units still missing.
 
@@ -31,20 +31,24 @@ use rayon::prelude::*;
 use crate::config::ExperimentKind;
 use crate::manifest::{UnitFile, UnitId, UnitPlan, read_unit};
 use crate::results::{RunRow, UnitResult, scan_units, sorted_rows, write_csv};
-use crate::runner::{UnitInput, run_unit};
-use crate::shard::{Shard, assign};
+use crate::shard::assign;
 use crate::shard_record::ShardRecord;
 use crate::units::{refuse_unsplittable, remove_stale_temp_files, write_resolved_config};
 
+pub use crate::arms::Arm;
 pub use crate::collect::{CollectOutcome, MissingUnit, collect};
-pub use crate::data::DataCache;
+pub use crate::data::{DataCache, warn_test_only_classes};
 pub use crate::experiment::{Experiment, ExperimentOutcome, RunOptions, Setting};
 pub use crate::identity::{unit_config, unit_hash};
+pub use crate::lock::hostname;
+pub use crate::memory::available_memory;
+pub use crate::runner::{DIVERGENCE_FACTOR, UnitInput, divergence_limit, run_unit};
+pub use crate::shard::{Shard, ShardError};
 pub use crate::units::{PlannedUnit, plan};
 
 /// Says on stderr why pending units run again: a file under their name that is not their result
 /// (`invalid`), or a result of the same (setting, seed) on disk under another name, with the part
-/// of its identity that changed (see [`crate::identity`]).
+/// of its identity that changed (see [`UnitInputs`](crate::manifest::UnitInputs)).
 fn explain_reruns(exp: &Experiment, dir: &Path, pending: &[&UnitId], invalid: &[(String, String)]) {
     for (hash, why) in invalid {
         eprintln!(
@@ -133,6 +137,7 @@ fn run_units(
     if shard.is_some() {
         refuse_unsplittable(exp, "--shard")?;
     }
+    exp.preflight()?;
     let dir = opts.out.join(&exp.cfg.name);
     std::fs::create_dir_all(dir.join("units"))
         .with_context(|| format!("creating {}", dir.display()))?;

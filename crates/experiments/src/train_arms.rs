@@ -43,7 +43,7 @@ pub(crate) struct ArmResult {
 pub(crate) type Trained = (Result<ArmResult>, f64);
 
 /// A finished fit: its epoch reports, its wall seconds and where it ran.
-type Fit = (Result<Vec<EpochReport>>, f64, Device);
+type FitOutcome = (Result<Vec<EpochReport>>, f64, Device);
 
 /// The per-step hooks of an arm that starts from the warm-up.
 enum ArmHooks {
@@ -108,7 +108,7 @@ fn build(
                 ..cfg.dynamic.clone()
             };
             let hook = DynamicSparsity::new(dcfg, rng_for(seed, Stream::Training));
-            let t = expanded(cfg, warm, StrategyKind::Random, clauses, seed)?;
+            let t = expanded(cfg, warm, cfg.expansion.strategy, clauses, seed)?;
             (t, ArmHooks::Dynamic(Box::new(hook)), alpha)
         }
         Arm::WideDense | Arm::WideSparseScratch => {
@@ -162,7 +162,7 @@ pub(crate) fn warm_start_arms(
     // On the GPU, the arms without hooks train there one by one; the rest train in lockstep on
     // the CPU (all of them on a CPU run).
     let on_gpu = |m: &Member| device == Device::Gpu && m.hooks.is_none();
-    let mut fits: Vec<Option<Fit>> = members.iter().map(|_| None).collect();
+    let mut fits: Vec<Option<FitOutcome>> = members.iter().map(|_| None).collect();
     for (m, fit) in members.iter_mut().zip(&mut fits).filter(|(m, _)| on_gpu(m)) {
         let t0 = Instant::now();
         let mut rng = warm_batch_rng.clone();

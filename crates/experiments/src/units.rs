@@ -40,7 +40,7 @@ pub(crate) fn refuse_unsplittable(exp: &Experiment, flag: &str) -> Result<()> {
 /// One line of `fpe sweep --plan`: a unit, its hash and its resolved config.
 #[derive(Clone, Debug, Serialize)]
 pub struct PlannedUnit {
-    /// The unit's name (see [`crate::identity`]: config, data digest, results semantics); its
+    /// The unit's name (see [`UnitInputs`](crate::manifest::UnitInputs): config, data digest, results semantics); its
     /// result is `units/HASH.json`.
     pub hash: String,
     /// The shard (`I/N`) that runs it, when a shard count was given.

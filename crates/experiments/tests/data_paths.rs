@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use fpe_experiments::config::{TaskConfig, resolve_data_path};
-use fpe_experiments::experiment::Experiment;
+use fpe_experiments::sweep::Experiment;
 
 #[test]
 fn a_path_resolves_against_the_nearest_directory_above_the_config_that_has_it() {

@@ -7,9 +7,9 @@
 use std::sync::Arc;
 
 use fpe_experiments::config::ExperimentConfig;
-use fpe_experiments::data::DataCache;
 use fpe_experiments::results::RunRow;
-use fpe_experiments::runner::{UnitInput, run_unit};
+use fpe_experiments::sweep::DataCache;
+use fpe_experiments::sweep::{UnitInput, run_unit};
 use fpe_model::Device;
 
 const ARMS: [&str; 11] = [
@@ -47,8 +47,10 @@ after_epochs = 3
 batch_size = 64
 [expansion]
 alpha = {alpha}
+nm_m = {nm_m}
 "#,
-        arms.join(", ")
+        arms.join(", "),
+        nm_m = 2 * alpha
     );
     ExperimentConfig::from_table(text.parse().unwrap()).unwrap()
 }
@@ -120,8 +122,8 @@ fn every_arm_gives_one_row_and_a_unit_repeats_bit_for_bit() {
 
 #[test]
 fn an_arm_that_cannot_be_built_fails_alone() {
-    // α = 64 is larger than every hidden neuron's fan-in (16), and than `nm_m`: no expansion
-    // can be built; the arms that do not split neurons still train.
+    // α = 64 is larger than every hidden neuron's fan-in (16): no expansion can be built; the
+    // arms that do not split neurons still train.
     let rows = run(&config(64), Device::Cpu);
     for r in &rows {
         let splits = !matches!(
@@ -169,5 +171,41 @@ fn on_the_gpu_each_arm_says_where_it_ran_and_agrees_with_the_cpu() {
             g.test_accuracy,
             c.test_accuracy
         );
+    }
+}
+
+#[test]
+fn an_impossible_expansion_is_refused_before_any_training() {
+    for (arms, extra, words) in [
+        (
+            r#""dense", "nm""#,
+            "nm_m = 3",
+            "`expansion`, for arm `nm`: invalid config: `nm_m` = 3",
+        ),
+        (
+            r#""dense", "random""#,
+            "layers = []",
+            "`layers` = []: name at least one hidden layer",
+        ),
+        (
+            r#""dense", "dropconnect""#,
+            "layers = []",
+            "`expansion.layers` is empty: arm `dropconnect`",
+        ),
+        (
+            r#""dense", "set""#,
+            "strategy = \"nm\"\nnm_m = 5",
+            "`expansion`, for arm `set`: invalid config: `nm_m` = 5",
+        ),
+        (r#""random""#, "layers = [1, 0]", "strictly increasing"),
+    ] {
+        let text = format!(
+            "name = \"x\"\nseeds = [0]\narms = [{arms}]\n[task]\nkind = \"boolean\"\n\
+             [model]\nhidden = [4, 4]\n[expansion]\n{extra}\n"
+        );
+        let e = ExperimentConfig::from_table(text.parse().unwrap())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(words), "{extra}: {e}");
     }
 }

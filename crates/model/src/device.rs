@@ -63,8 +63,8 @@ impl Device {
 }
 
 impl Device {
-    /// Trains `t` for `epochs` epochs without per-step hooks on this device, through the
-    /// [`crate::Fit`] interface both trainers implement. On the GPU the trainer is uploaded
+    /// Trains `t` for `epochs` epochs without per-step hooks on this device: on the CPU
+    /// [`crate::Trainer::fit`]; on the GPU the trainer is uploaded
     /// (kernels chosen by its [`crate::Trainer::kernel_policy`]), trained there and written back
     /// into `t` (model, optimiser state, counters); the batch order comes from `rng` either way.
     ///
@@ -80,16 +80,15 @@ impl Device {
         batch_size: usize,
         rng: &mut dyn rand::RngCore,
     ) -> Result<Vec<crate::EpochReport>, GpuError> {
-        use crate::Fit;
         match self {
-            Device::Cpu => Ok(t.fit_epochs(x, y, epochs, batch_size, rng)?),
+            Device::Cpu => Ok(t.fit(x, y, epochs, batch_size, rng, &mut crate::NoHooks)?),
             _ if epochs == 0 => Ok(Vec::new()),
             #[cfg(feature = "gpu")]
             Device::Gpu => {
                 let ctx = crate::gpu::GpuContext::shared()?;
                 let policy = t.kernel_policy();
                 let mut gpu = crate::gpu::GpuTrainer::from_trainer(&ctx, t, policy)?;
-                let reports = gpu.fit_epochs(x, y, epochs, batch_size, rng)?;
+                let reports = gpu.fit(x, y, epochs, batch_size, rng)?;
                 gpu.write_back(t)?;
                 Ok(reports)
             }

@@ -89,6 +89,6 @@ pub use mlp::{Mlp, MlpConfig};
 pub use npz::export_npz;
 pub use optim::{LayerSlots, Optimizer, OptimizerConfig, OptimizerState};
 pub use train::{
-    EpochLoss, EpochReport, Fit, NoHooks, StepContext, TrainHooks, Trainer, evaluate, fit_lockstep,
+    EpochLoss, EpochReport, NoHooks, StepContext, TrainHooks, Trainer, evaluate, fit_lockstep,
     fit_lockstep_with,
 };

@@ -146,7 +146,7 @@ fn check_memory(cfg: &BooleanCodeConfig) -> PyResult<()> {
     let rows = cfg.train_size as f64 + cfg.test_size as f64;
     let cols = cfg.d_in() as f64 + 2.0 * cfg.clauses as f64;
     let need = 2.0 * rows * cols * 4.0;
-    match fpe_experiments::memory::available_memory() {
+    match fpe_experiments::sweep::available_memory() {
         Some(avail) if need > avail as f64 => {
             Err(pyo3::exceptions::PyValueError::new_err(format!(
                 "train_size = {}, test_size = {} with {} inputs need about {:.1} GiB, \

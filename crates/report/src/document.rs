@@ -95,7 +95,7 @@ fn substitution_note() -> String {
     format!("> **Data substitution:** {SUBSTITUTION}.\n")
 }
 
-fn collisions_markdown(rows: &[fpe_experiments::collisions::CollisionRow]) -> String {
+fn collisions_markdown(rows: &[fpe_experiments::results::CollisionRow]) -> String {
     let mut out = String::from(
         "| k | α | inputs | trials | measured ± s.e. | balanced theory | independent α^−(2k−1) | z | clause split |\n|---|---|---|---|---|---|---|---|---|\n",
     );

@@ -423,7 +423,7 @@ fn shade(c: RGBColor, k: usize) -> RGBColor {
     RGBColor(m(c.0), m(c.1), m(c.2))
 }
 
-fn collisions_chart(rows: &[fpe_experiments::collisions::CollisionRow]) -> Chart {
+fn collisions_chart(rows: &[fpe_experiments::results::CollisionRow]) -> Chart {
     let bal: Vec<Pt> = rows
         .iter()
         .map(|r| (r.theory_balanced, r.measured, None))

@@ -21,8 +21,8 @@ use fpe_experiments::error::Context;
 
 use crate::error::{Error, Result};
 
-use fpe_experiments::collisions::CollisionRow;
 use fpe_experiments::manifest::UnitPlan;
+use fpe_experiments::results::CollisionRow;
 use fpe_experiments::results::{CSV_COLUMNS, RunRow};
 
 use super::rows::{newest_units, planned_rows, validate};

@@ -130,15 +130,15 @@ pub(crate) fn validate(rows: Vec<RunRow>, notes: &mut Vec<String>) -> Vec<RunRow
 #[cfg(test)]
 mod tests {
     use super::*;
-    use fpe_experiments::identity::UnitInputs;
     use fpe_experiments::manifest::UnitId;
+    use fpe_experiments::manifest::UnitInputs;
 
     /// A one-arm unit file of `seed` whose recorded identity is `config`; returns its id.
     fn unit(units: &Path, config: &str, seed: u64, acc: f64) -> UnitId {
         let inputs = UnitInputs {
             config: config.into(),
             data: None,
-            semantics: fpe_experiments::identity::RESULTS_SEMANTICS,
+            semantics: fpe_experiments::manifest::RESULTS_SEMANTICS,
             code: "test".into(),
         };
         let hash = inputs.hash();

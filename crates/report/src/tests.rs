@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use fpe_experiments::collisions::CollisionRow;
+use fpe_experiments::results::CollisionRow;
 use fpe_experiments::results::{RunRow, UnitResult, params_from_field, write_csv};
 
 fn row(exp: &str, params: &[(&str, &str)], si: usize, seed: u64, arm: &str, acc: f64) -> RunRow {

@@ -16,9 +16,9 @@ pub struct StepContext<'a> {
     pub epoch: usize,
     /// Global optimiser step (0-based) about to be taken.
     pub step: u64,
-    /// Steps in this call of [`Trainer::fit`].
+    /// Steps in this call of [`Trainer::fit`](crate::Trainer::fit).
     pub steps_in_fit: u64,
-    /// Step index within this call of [`Trainer::fit`].
+    /// Step index within this call of [`Trainer::fit`](crate::Trainer::fit).
     pub step_in_fit: u64,
     /// The batch inputs `[batch, d_in]`.
     pub x: ArrayView2<'a, f32>,
@@ -42,7 +42,7 @@ pub trait TrainHooks {
     /// Before the forward pass (may change weights temporarily, e.g. DropConnect).
     ///
     /// # Errors
-    /// Any error stops training and is returned by [`Trainer::fit`].
+    /// Any error stops training and is returned by [`Trainer::fit`](crate::Trainer::fit).
     fn before_step(&mut self, _ctx: &StepContext<'_>, _mlp: &mut Mlp) -> Result<()> {
         Ok(())
     }
@@ -83,17 +83,17 @@ pub trait TrainHooks {
     }
 }
 
-/// Which epochs of a [`Trainer::fit`] compute the training loss.
+/// Which epochs of a [`Trainer::fit`](crate::Trainer::fit) compute the training loss.
 ///
 /// Gradients, weights and every later result are bit-identical either way: the loss is only
 /// reported. Skipping it saves the BCE loss terms (one `ln_1p` per output bit, about 10 % of an
-/// E1 step); non-finite logits still stop training with [`Error::NonFinite`].
+/// E1 step); non-finite logits still stop training with [`Error::NonFinite`](crate::Error::NonFinite).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum EpochLoss {
     /// Every epoch (the default): [`EpochReport::train_loss`] is always the mean batch loss.
     #[default]
     Every,
-    /// Only the last epoch of each call of [`Trainer::fit`]; earlier epochs report NaN.
+    /// Only the last epoch of each call of [`Trainer::fit`](crate::Trainer::fit); earlier epochs report NaN.
     Last,
 }
 

@@ -17,7 +17,7 @@ mod fit_loop;
 mod hooks;
 
 use ndarray::{Array2, ArrayView2};
-use rand::{Rng, RngCore};
+use rand::Rng;
 
 use crate::backprop::{Grads, Workspace};
 use crate::error::{Error, Result};
@@ -66,45 +66,6 @@ impl std::fmt::Debug for Trainer {
             .field("step", &self.step)
             .field("epoch_loss", &self.epoch_loss)
             .finish_non_exhaustive()
-    }
-}
-
-/// Training for whole epochs without per-step hooks: one interface for every device. The CPU
-/// [`Trainer`] and the GPU trainer (`fpe_model::gpu::GpuTrainer`, `gpu` feature) both implement
-/// it; [`crate::Device::fit`] picks one from a device value.
-pub trait Fit {
-    /// The error of a failed fit.
-    type Error: std::error::Error + Send + Sync + 'static;
-
-    /// Trains `epochs` epochs on `(x, y)` with batches of `batch_size`, shuffled from `rng`.
-    ///
-    /// # Shapes
-    /// `x`: `[N, d_in]`; `y`: `N` targets.
-    ///
-    /// # Errors
-    /// As the implementation's `fit` ([`Trainer::fit`]).
-    fn fit_epochs(
-        &mut self,
-        x: ArrayView2<'_, f32>,
-        y: TargetsRef<'_>,
-        epochs: usize,
-        batch_size: usize,
-        rng: &mut dyn RngCore,
-    ) -> std::result::Result<Vec<EpochReport>, Self::Error>;
-}
-
-impl Fit for Trainer {
-    type Error = Error;
-
-    fn fit_epochs(
-        &mut self,
-        x: ArrayView2<'_, f32>,
-        y: TargetsRef<'_>,
-        epochs: usize,
-        batch_size: usize,
-        rng: &mut dyn RngCore,
-    ) -> Result<Vec<EpochReport>> {
-        self.fit(x, y, epochs, batch_size, rng, &mut NoHooks)
     }
 }
 

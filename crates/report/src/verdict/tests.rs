@@ -9,7 +9,7 @@ use crate::derived::fold_table;
 use crate::inference::Interval;
 use crate::reference::Direction;
 use crate::stats::summarize;
-use fpe_experiments::collisions::CollisionRow;
+use fpe_experiments::results::CollisionRow;
 use fpe_experiments::results::RunRow;
 
 /// `(setting params, arm, accuracies over seeds 0.., nnz)`.

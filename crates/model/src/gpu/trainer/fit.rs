@@ -8,7 +8,7 @@ use super::GpuTrainer;
 use super::step::StepPlan;
 use crate::gpu::buffers::read;
 use crate::train::batch::Schedule;
-use crate::{EpochReport, Error, Fit, GpuError, TargetsRef};
+use crate::{EpochReport, Error, GpuError, TargetsRef};
 
 impl GpuTrainer {
     /// Trains `epochs` epochs on `(x, y)` with batches of `batch_size` drawn from `rng`, exactly
@@ -180,20 +180,5 @@ impl GpuTrainer {
         self.opt_step += n as u64;
         self.step += n as u64;
         Ok(())
-    }
-}
-
-impl Fit for GpuTrainer {
-    type Error = GpuError;
-
-    fn fit_epochs(
-        &mut self,
-        x: ArrayView2<'_, f32>,
-        y: TargetsRef<'_>,
-        epochs: usize,
-        batch_size: usize,
-        rng: &mut dyn rand::RngCore,
-    ) -> Result<Vec<EpochReport>, GpuError> {
-        self.fit(x, y, epochs, batch_size, rng)
     }
 }
