@@ -182,7 +182,7 @@ pub(crate) fn load(
 pub(crate) fn print_summary(rows: &[fpe_experiments::results::RunRow]) {
     let mut groups: std::collections::BTreeMap<(usize, String), Vec<f64>> = Default::default();
     let mut order: Vec<(usize, String)> = Vec::new();
-    for r in rows.iter().filter(|r| r.status == "ok") {
+    for r in rows.iter().filter(|r| r.status.is_ok()) {
         let key = (r.setting_index, format!("{:<28} {:<20}", r.setting, r.arm));
         if !groups.contains_key(&key) {
             order.push(key.clone());
@@ -209,10 +209,10 @@ pub(crate) fn print_summary(rows: &[fpe_experiments::results::RunRow]) {
             v.len()
         );
     }
-    for r in rows.iter().filter(|r| r.status != "ok") {
+    for r in rows.iter().filter(|r| !r.status.is_ok()) {
         println!(
             "{} {} seed {} {}: {}",
-            r.status.to_uppercase(),
+            r.status.name().to_uppercase(),
             r.setting,
             r.seed,
             r.arm,
@@ -224,7 +224,7 @@ pub(crate) fn print_summary(rows: &[fpe_experiments::results::RunRow]) {
 /// The exit status of a finished run or sweep: an error when any run failed or diverged, so
 /// scripts and schedulers see it; every row is already written by then.
 pub(crate) fn check_rows(rows: &[fpe_experiments::results::RunRow]) -> Result<()> {
-    let bad = rows.iter().filter(|r| r.status != "ok").count();
+    let bad = rows.iter().filter(|r| !r.status.is_ok()).count();
     if bad > 0 {
         bail!(
             "{bad} run(s) failed or diverged (listed above and in results.csv with the reason); \

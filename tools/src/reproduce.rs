@@ -21,7 +21,7 @@ pub(crate) fn run(data_dir: &std::path::Path, sel: &Selection, opts: &RunOptions
     );
     let bad: usize = outcomes
         .iter()
-        .map(|o| o.rows.iter().filter(|r| r.status != "ok").count())
+        .map(|o| o.rows.iter().filter(|r| !r.status.is_ok()).count())
         .sum();
     if bad > 0 {
         bail!(

@@ -136,7 +136,7 @@ fn time_units(exp: &Experiment, seeds: usize, device: Device) -> Result<(f64, u6
                 device,
             };
             let rows = run_unit(&input)?;
-            if let Some(bad) = rows.iter().find(|r| r.status != "ok") {
+            if let Some(bad) = rows.iter().find(|r| !r.status.is_ok()) {
                 bail!("arm {} ended {}: {}", bad.arm, bad.status, bad.error);
             }
             Ok(())

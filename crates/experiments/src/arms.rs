@@ -1,12 +1,16 @@
 //! The arms of an experiment (SPEC §5 controls and baselines, §6 dynamic sparsity).
+//!
+//! An [`Arm`] is written (TOML configs, unit files, `results.csv`) and read as its name; it
+//! compares equal to its name as text, so `row.arm == "dense"` reads as it says.
 
 use crate::error::{Result, invalid};
 use fpe::StrategyKind;
 
 /// One arm: how the model is trained after (or instead of) the shared warm-up.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Arm {
     /// Width h, dense, the full schedule.
+    #[default]
     Dense,
     /// Expansion with a splitting strategy (or the `overlap` control) after the warm-up.
     Expand(StrategyKind),
@@ -74,5 +78,71 @@ impl Arm {
     /// True if the arm's model is an FPE expansion (children of parents).
     pub fn is_expansion(&self) -> bool {
         matches!(self, Arm::Expand(_) | Arm::Set | Arm::Rigl)
+    }
+}
+
+impl std::fmt::Display for Arm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Arm {
+    type Err = crate::error::Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        Arm::parse(s)
+    }
+}
+
+impl PartialEq<str> for Arm {
+    fn eq(&self, other: &str) -> bool {
+        self.name() == other
+    }
+}
+
+impl PartialEq<&str> for Arm {
+    fn eq(&self, other: &&str) -> bool {
+        self.name() == *other
+    }
+}
+
+impl PartialEq<String> for Arm {
+    fn eq(&self, other: &String) -> bool {
+        self.name() == other
+    }
+}
+
+impl serde::Serialize for Arm {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Arm {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        Arm::parse(&name).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_arm_round_trips_through_its_name() {
+        for name in Arm::allowed().split(", ") {
+            let arm = Arm::parse(name).unwrap();
+            assert_eq!(arm.name(), name);
+            assert_eq!(arm, name);
+            let json = serde_json::to_string(&arm).unwrap();
+            assert_eq!(json, format!("\"{name}\""));
+            assert_eq!(serde_json::from_str::<Arm>(&json).unwrap(), arm);
+        }
+        let e = serde_json::from_str::<Arm>("\"densest\"")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown arm `densest`"), "{e}");
     }
 }

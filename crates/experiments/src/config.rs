@@ -54,7 +54,7 @@ pub struct ExperimentConfig {
     pub seeds: Vec<u64>,
     /// Arms compared in every setting (see `fpe run --help`).
     #[serde(default = "default_arms")]
-    pub arms: Vec<String>,
+    pub arms: Vec<Arm>,
     /// The task.
     pub task: TaskConfig,
     /// Architecture.
@@ -83,8 +83,8 @@ pub struct ExperimentConfig {
     pub collisions: CollisionsConfig,
 }
 
-fn default_arms() -> Vec<String> {
-    vec!["dense".into(), "random".into()]
+fn default_arms() -> Vec<Arm> {
+    vec![Arm::Dense, Arm::Expand(fpe::StrategyKind::Random)]
 }
 
 /// Experiment kinds.
@@ -353,7 +353,6 @@ impl ExperimentConfig {
                 invalid!("`arms` is empty: allowed arms are {}", Arm::allowed());
             }
             for (i, a) in self.arms.iter().enumerate() {
-                Arm::parse(a)?;
                 if self.arms[..i].contains(a) {
                     invalid!(
                         "`arms` names `{a}` twice: each arm runs once per seed; remove the duplicate"
@@ -438,7 +437,7 @@ impl ExperimentConfig {
             return Ok(());
         }
         for a in &self.arms {
-            let strategy = match Arm::parse(a)? {
+            let strategy = match *a {
                 Arm::Expand(kind) => kind,
                 Arm::Set | Arm::Rigl => self.expansion.strategy,
                 Arm::DropConnect if self.expansion.layers.is_empty() => {

@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use crate::error::{Context, Result};
 
-use crate::arms::Arm;
 use crate::config::{ExperimentConfig, apply_overrides, config_dir, set_path};
 use crate::identity::unit_hash;
 use crate::manifest::UnitId;
@@ -189,12 +188,7 @@ impl Experiment {
         self.settings
             .iter()
             .flat_map(|s| {
-                let arms: Vec<String> = s
-                    .cfg
-                    .arms
-                    .iter()
-                    .map(|a| Arm::parse(a).map_or_else(|_| a.clone(), |a| a.name().to_string()))
-                    .collect();
+                let arms = s.cfg.arms.clone();
                 s.cfg.seeds.iter().map(move |&seed| UnitId {
                     hash: unit_hash(&s.cfg, seed),
                     setting_index: s.index,

@@ -34,6 +34,7 @@ mod names;
 mod output;
 mod overrides;
 mod paths;
+mod results_csv;
 mod runner;
 mod seeds;
 mod shard;

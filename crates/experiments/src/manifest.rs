@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Context, Result};
 use crate::experiment::Experiment;
-use crate::results::{UnitResult, check_row};
+use crate::results::{Arm, UnitResult, check_row};
 
 pub use crate::identity::{RESULTS_SEMANTICS, UnitInputs, code_version};
 
@@ -39,8 +39,8 @@ pub struct UnitId {
     pub setting: String,
     /// Seed.
     pub seed: u64,
-    /// The arms it runs, by their canonical names, in the order their rows are written.
-    pub arms: Vec<String>,
+    /// The arms it runs, in the order their rows are written.
+    pub arms: Vec<Arm>,
 }
 
 /// The units of the current config of an experiment (`plan.json`).
@@ -148,12 +148,13 @@ pub fn check_unit(unit: &UnitResult, id: &UnitId, experiment: &str) -> Result<()
         }
         Some(_) => {}
     }
-    let arms: Vec<&str> = unit.rows.iter().map(|r| r.arm.as_str()).collect();
+    let arms: Vec<Arm> = unit.rows.iter().map(|r| r.arm).collect();
     if arms != id.arms {
+        let names = |a: &[Arm]| a.iter().map(Arm::name).collect::<Vec<_>>().join(", ");
         return Err(format!(
             "it holds rows for arms [{}], the config runs [{}]",
-            arms.join(", "),
-            id.arms.join(", ")
+            names(&arms),
+            names(&id.arms)
         ));
     }
     for r in &unit.rows {

@@ -3,11 +3,63 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::error::{Context, Result};
-
 pub use crate::collisions::CollisionRow;
 pub use crate::output::check_output;
 use serde::{Deserialize, Serialize};
+
+pub use crate::arms::Arm;
+pub use crate::results_csv::{csv_columns, read_csv, to_csv, write_csv};
+
+/// What became of one arm of one unit. Written and read as `ok`, `failed`, `diverged`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Trained to the end; its numbers enter means.
+    #[default]
+    Ok,
+    /// No result: a non-finite loss or weight, or an arm that could not be built; the reason is
+    /// in [`RunRow::error`].
+    Failed,
+    /// Finished with a training loss above the divergence limit
+    /// ([`crate::sweep::divergence_limit`]); left out of every mean.
+    Diverged,
+}
+
+impl Status {
+    /// Every status.
+    pub const ALL: [Status; 3] = [Status::Ok, Status::Failed, Status::Diverged];
+
+    /// `ok`, `failed` or `diverged`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Failed => "failed",
+            Status::Diverged => "diverged",
+        }
+    }
+
+    /// Whether the row's numbers enter means.
+    pub fn is_ok(&self) -> bool {
+        *self == Status::Ok
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Status {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        Status::ALL
+            .into_iter()
+            .find(|st| st.name() == s)
+            .ok_or_else(|| format!("status `{s}` is none of ok, failed, diverged"))
+    }
+}
 
 /// Everything measured for one arm of one seed of one setting.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -24,12 +76,11 @@ pub struct RunRow {
     pub params: BTreeMap<String, String>,
     /// Seed.
     pub seed: u64,
-    /// Arm name.
-    pub arm: String,
-    /// `ok`, `failed` (no result: non-finite loss, impossible arm) or `diverged` (finished with a
-    /// training loss above `runner::divergence_limit`); only `ok` rows enter means.
-    pub status: String,
-    /// Failure reason (epoch, step) when `status == "failed"`.
+    /// The arm.
+    pub arm: Arm,
+    /// What became of the arm; only [`Status::Ok`] rows enter means.
+    pub status: Status,
+    /// Failure reason (epoch, step) when the status is [`Status::Failed`] or `Diverged`.
     pub error: String,
     /// Test accuracy (exact match for multi-label).
     pub test_accuracy: f64,
@@ -87,23 +138,13 @@ pub struct RunRow {
     pub wall_seconds: f64,
 }
 
-/// The statuses a row may have.
-pub const STATUSES: [&str; 3] = ["ok", "failed", "diverged"];
-
-/// Whether a row's values are possible: a known status and, for a row that trained (`ok`,
-/// `diverged`), accuracies in [0, 1] and a finite, non-negative training loss.
+/// Whether a row's values are possible: for a row that trained (`ok`, `diverged`), accuracies in
+/// [0, 1] and a finite, non-negative training loss.
 ///
 /// # Errors
 /// The first impossible value, in words.
 pub fn check_row(r: &RunRow) -> std::result::Result<(), String> {
-    if !STATUSES.contains(&r.status.as_str()) {
-        return Err(format!(
-            "status `{}` is none of {}",
-            r.status,
-            STATUSES.join(", ")
-        ));
-    }
-    if r.status == "failed" {
+    if r.status == Status::Failed {
         return Ok(());
     }
     for (name, v) in [
@@ -138,45 +179,6 @@ pub struct UnitResult {
     pub inputs: Option<crate::identity::UnitInputs>,
 }
 
-/// Column names of the CSV, in order.
-pub const CSV_COLUMNS: &[&str] = &[
-    "experiment",
-    "setting",
-    "setting_index",
-    "config_hash",
-    "params",
-    "seed",
-    "arm",
-    "status",
-    "error",
-    "test_accuracy",
-    "test_per_bit",
-    "train_accuracy",
-    "final_train_loss",
-    "nnz",
-    "biases",
-    "widths",
-    "hidden",
-    "alpha",
-    "warmup_epochs",
-    "after_epochs",
-    "capacity_mean",
-    "capacity_literals",
-    "capacity_sum",
-    "cosine_abs",
-    "cosine_signed",
-    "cosine_cross_parent",
-    "collision_rate",
-    "coverage",
-    "collision_theory_balanced",
-    "collision_theory_independent",
-    "polysemanticity",
-    "pr_dimension",
-    "code_version",
-    "device",
-    "wall_seconds",
-];
-
 /// A text cell of the CSV: a value starting with `=`, `+`, `-` or `@` (which a spreadsheet would
 /// run as a formula) gets a leading `'`, as OWASP advises; [`from_text_cell`] removes it.
 pub fn text_cell(s: &str) -> String {
@@ -193,10 +195,6 @@ pub fn from_text_cell(s: &str) -> String {
         Some(rest) if rest.starts_with(crate::names::FORMULA_STARTS) => rest.to_string(),
         _ => s.to_string(),
     }
-}
-
-fn opt(v: Option<f64>) -> String {
-    v.map(|x| format!("{x}")).unwrap_or_default()
 }
 
 /// CSV text (RFC 4180, written by the `csv` crate) of a header and records.
@@ -231,73 +229,6 @@ pub fn params_from_field(text: &str) -> BTreeMap<String, String> {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
         })
         .collect()
-}
-
-impl RunRow {
-    /// A measured number as CSV text: empty for a failed run (nothing was measured, and 0 would
-    /// read as a result).
-    fn measured(&self, v: f64) -> String {
-        if self.status == "failed" {
-            String::new()
-        } else {
-            format!("{v}")
-        }
-    }
-
-    fn csv_fields(&self) -> Vec<String> {
-        vec![
-            text_cell(&self.experiment),
-            text_cell(&self.setting),
-            self.setting_index.to_string(),
-            self.config_hash.clone(),
-            params_field(&self.params),
-            self.seed.to_string(),
-            text_cell(&self.arm),
-            text_cell(&self.status),
-            text_cell(&self.error),
-            self.measured(self.test_accuracy),
-            self.measured(self.test_per_bit),
-            self.measured(self.train_accuracy),
-            self.measured(self.final_train_loss),
-            self.nnz.to_string(),
-            self.biases.to_string(),
-            self.widths.clone(),
-            self.hidden.to_string(),
-            self.alpha.to_string(),
-            self.warmup_epochs.to_string(),
-            self.after_epochs.to_string(),
-            opt(self.capacity_mean),
-            opt(self.capacity_literals),
-            opt(self.capacity_sum),
-            opt(self.cosine_abs),
-            opt(self.cosine_signed),
-            opt(self.cosine_cross_parent),
-            opt(self.collision_rate),
-            opt(self.coverage),
-            opt(self.collision_theory_balanced),
-            opt(self.collision_theory_independent),
-            opt(self.polysemanticity),
-            opt(self.pr_dimension),
-            self.code_version.clone(),
-            self.device.clone(),
-            format!("{:.3}", self.wall_seconds),
-        ]
-    }
-}
-
-/// CSV text of `rows` (header first). Wall times are the only column that varies between
-/// identical runs.
-pub fn to_csv(rows: &[RunRow]) -> String {
-    csv_text(CSV_COLUMNS, rows.iter().map(RunRow::csv_fields))
-}
-
-/// Writes `rows` as CSV atomically.
-///
-/// # Errors
-/// I/O errors naming the path.
-pub fn write_csv(path: &Path, rows: &[RunRow]) -> Result<()> {
-    fpe_io::write_atomic(path, to_csv(rows).as_bytes())
-        .with_context(|| format!("writing {}", path.display()))
 }
 
 /// Every `*.json` file in the units directory `dir`, sorted by name, each parsed or with the

@@ -28,7 +28,7 @@ use crate::train_arms::{ArmResult, scratch_arm, warm_start_arms};
 use crate::arms::Arm;
 use crate::config::ExperimentConfig;
 use crate::measure::measure;
-use crate::results::RunRow;
+use crate::results::{RunRow, Status};
 
 /// Everything a unit needs besides its config.
 pub struct UnitInput<'a> {
@@ -91,11 +91,7 @@ pub fn run_unit(input: &UnitInput<'_>) -> Result<Vec<RunRow>> {
     let seed = input.seed;
     let (warm_epochs, after_epochs) = cfg.train.schedule();
     let kernel = cfg.train.kernel;
-    let arms: Vec<Arm> = cfg
-        .arms
-        .iter()
-        .map(|a| Arm::parse(a))
-        .collect::<Result<_>>()?;
+    let arms: Vec<Arm> = cfg.arms.clone();
     let (xtr, ytr) = (data.train.x.view(), targets(&data.train.y));
     let mcfg = MlpConfig {
         d_in: data.d_in(),
@@ -146,7 +142,7 @@ pub fn run_unit(input: &UnitInput<'_>) -> Result<Vec<RunRow>> {
         let t0 = Instant::now();
         let mut row = input.template.clone();
         row.seed = seed;
-        row.arm = arm.name().to_string();
+        row.arm = arm;
         let (outcome, seconds) = match (&warm_result, arm.uses_warmup(), trained[i].take()) {
             (Err(e), true, _) => (Err(Error::Training(format!("warm-up failed: {e}"))), None),
             (_, _, Some((outcome, seconds))) => (outcome, Some(seconds)),
@@ -172,10 +168,10 @@ pub fn run_unit(input: &UnitInput<'_>) -> Result<Vec<RunRow>> {
                     arm_alpha,
                     loss,
                 )?;
-                row.status = "ok".into();
+                row.status = Status::Ok;
                 let limit = divergence_limit(data);
                 if loss.is_finite() && loss > limit {
-                    row.status = "diverged".into();
+                    row.status = Status::Diverged;
                     row.error = format!(
                         "training loss ended at {loss:.4e}, above {limit:.4} = {DIVERGENCE_FACTOR} × the \
                          chance-level loss: diverged, left out of every mean"
@@ -192,7 +188,7 @@ pub fn run_unit(input: &UnitInput<'_>) -> Result<Vec<RunRow>> {
                 }
             }
             Err(e) => {
-                row.status = "failed".into();
+                row.status = Status::Failed;
                 row.error = format!("{e:#}");
             }
         }
@@ -243,7 +239,7 @@ fn save_checkpoint(dir: &Path, row: &RunRow, t: &Trainer) -> Result<()> {
         ("setting", row.setting.clone()),
         ("config_hash", row.config_hash.clone()),
         ("seed", row.seed.to_string()),
-        ("arm", row.arm.clone()),
+        ("arm", row.arm.to_string()),
         ("alpha", row.alpha.to_string()),
     ] {
         ck.meta.insert(k.into(), v);

@@ -226,7 +226,7 @@ fn run_units(
             .with_context(|| format!("setting `{}`, seed {seed}", setting.label))?;
         let best = rows
             .iter()
-            .filter(|r| r.status == "ok")
+            .filter(|r| r.status.is_ok())
             .map(|r| r.test_accuracy)
             .fold(f64::NAN, f64::max);
         let unit = UnitResult {

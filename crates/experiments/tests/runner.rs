@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use fpe_experiments::config::ExperimentConfig;
-use fpe_experiments::results::RunRow;
+use fpe_experiments::results::{RunRow, Status};
 use fpe_experiments::sweep::DataCache;
 use fpe_experiments::sweep::{UnitInput, run_unit};
 use fpe_model::Device;
@@ -86,18 +86,22 @@ fn without_wall_time(rows: &[RunRow]) -> Vec<RunRow> {
 fn every_arm_gives_one_row_and_a_unit_repeats_bit_for_bit() {
     let cfg = config(2);
     let rows = run(&cfg, Device::Cpu);
-    let arms: Vec<&str> = rows.iter().map(|r| r.arm.as_str()).collect();
+    let arms: Vec<&str> = rows.iter().map(|r| r.arm.name()).collect();
     assert_eq!(arms, ARMS);
     for r in &rows {
-        assert_eq!(r.status, "ok", "{}: {}", r.arm, r.error);
+        assert_eq!(r.status, Status::Ok, "{}: {}", r.arm, r.error);
         assert_eq!(r.device, "cpu", "{}", r.arm);
         assert!((0.0..=1.0).contains(&r.test_accuracy));
-        let alpha = match r.arm.as_str() {
+        let alpha = match r.arm.name() {
             "dense" | "dropconnect" | "wide_dense" | "wide_sparse_scratch" => 1,
             _ => 2,
         };
         assert_eq!(r.alpha, alpha, "{}", r.arm);
-        let warm = if r.arm.starts_with("wide") { 0 } else { 3 };
+        let warm = if r.arm.name().starts_with("wide") {
+            0
+        } else {
+            3
+        };
         assert_eq!(r.warmup_epochs, warm, "{}", r.arm);
     }
     // The expanded arms keep the narrow model's budget; the wide dense one has more.
@@ -127,11 +131,11 @@ fn an_arm_that_cannot_be_built_fails_alone() {
     let rows = run(&config(64), Device::Cpu);
     for r in &rows {
         let splits = !matches!(
-            r.arm.as_str(),
+            r.arm.name(),
             "dense" | "dropconnect" | "wide_dense" | "wide_sparse_scratch"
         );
         if splits {
-            assert_eq!(r.status, "failed", "{}", r.arm);
+            assert_eq!(r.status, Status::Failed, "{}", r.arm);
             assert!(
                 r.error.contains("expanding with strategy"),
                 "{}: {}",
@@ -139,7 +143,7 @@ fn an_arm_that_cannot_be_built_fails_alone() {
                 r.error
             );
         } else {
-            assert_eq!(r.status, "ok", "{}: {}", r.arm, r.error);
+            assert_eq!(r.status, Status::Ok, "{}: {}", r.arm, r.error);
         }
     }
 }
@@ -159,8 +163,8 @@ fn on_the_gpu_each_arm_says_where_it_ran_and_agrees_with_the_cpu() {
     let gpu = run(&cfg, Device::Gpu);
     for (c, g) in cpu.iter().zip(&gpu) {
         assert_eq!(g.arm, c.arm);
-        assert_eq!(g.status, "ok", "{}: {}", g.arm, g.error);
-        let hooks = matches!(g.arm.as_str(), "dropconnect" | "set" | "rigl");
+        assert_eq!(g.status, Status::Ok, "{}: {}", g.arm, g.error);
+        let hooks = matches!(g.arm.name(), "dropconnect" | "set" | "rigl");
         assert_eq!(g.device, if hooks { "cpu" } else { "gpu" }, "{}", g.arm);
         assert_eq!(g.nnz, c.nnz, "{}", g.arm);
         // Float sums in another order: a few samples of 128 may flip.

@@ -211,8 +211,8 @@ mod tests {
                         setting_index: 1 - si,
                         params: params.clone(),
                         seed,
-                        arm: arm.into(),
-                        status: "ok".into(),
+                        arm: arm.parse().unwrap(),
+                        status: fpe_experiments::results::Status::Ok,
                         test_accuracy: acc + seed as f64 * 0.001,
                         ..Default::default()
                     });

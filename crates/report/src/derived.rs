@@ -116,7 +116,7 @@ fn fold(metric: &str, a: &RunRow, d: &RunRow) -> Option<f64> {
 /// The successful run of (setting, seed, arm).
 fn run<'a>(exp: &'a ExperimentData, si: usize, seed: u64, arm: &str) -> Option<&'a RunRow> {
     exp.rows_of(si, arm)
-        .find(|r| r.seed == seed && r.status == "ok")
+        .find(|r| r.seed == seed && r.status.is_ok())
 }
 
 /// Points of `exp`, grouped by setting: `(setting label, points)`.

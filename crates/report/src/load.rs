@@ -23,7 +23,7 @@ use crate::error::{Error, Result};
 
 use fpe_experiments::manifest::UnitPlan;
 use fpe_experiments::results::CollisionRow;
-use fpe_experiments::results::{CSV_COLUMNS, RunRow};
+use fpe_experiments::results::RunRow;
 
 use super::rows::{newest_units, planned_rows, validate};
 
@@ -101,7 +101,7 @@ impl ExperimentData {
         let index = self.index.get_or_init(|| {
             let mut m: HashMap<(usize, String), Vec<usize>> = HashMap::new();
             for (i, r) in self.rows.iter().enumerate() {
-                m.entry((r.setting_index, r.arm.clone()))
+                m.entry((r.setting_index, r.arm.name().to_string()))
                     .or_default()
                     .push(i);
             }
@@ -116,7 +116,7 @@ impl ExperimentData {
 
     /// Rows that failed.
     pub(crate) fn failed(&self) -> Vec<&RunRow> {
-        self.rows.iter().filter(|r| r.status != "ok").collect()
+        self.rows.iter().filter(|r| !r.status.is_ok()).collect()
     }
 }
 
@@ -218,7 +218,7 @@ pub(crate) fn load(dir: &Path) -> Result<ExperimentData> {
         && data
             .rows
             .iter()
-            .any(|r| r.status == "ok" && r.capacity_mean.is_some() && r.capacity_literals.is_none())
+            .any(|r| r.status.is_ok() && r.capacity_mean.is_some() && r.capacity_literals.is_none())
     {
         data.task_kind = "embeddings".into();
     }
@@ -238,151 +238,16 @@ pub(crate) fn load(dir: &Path) -> Result<ExperimentData> {
     Ok(data)
 }
 
-/// Reads `results.csv` (columns as [`CSV_COLUMNS`], matched by header name) with the `csv`
-/// crate. Malformed or truncated records are skipped with a note.
+/// Reads `results.csv` ([`fpe_experiments::results::read_csv`]), adding its notes.
 pub(crate) fn read_csv(path: &Path, notes: &mut Vec<String>) -> Vec<RunRow> {
-    let file = match fpe_io::open_regular(path) {
-        Ok(f) => f,
-        Err(e) => {
-            notes.push(format!("`{}` unreadable ({e}); skipped", path.display()));
-            return Vec::new();
-        }
-    };
-    let mut reader = match Ok::<_, csv::Error>(
-        csv::ReaderBuilder::new()
-            .flexible(true)
-            .from_reader(std::io::BufReader::new(file)),
-    ) {
-        Ok(r) => r,
-        Err(e) => {
-            notes.push(format!("`{}` unreadable ({e}); skipped", path.display()));
-            return Vec::new();
-        }
-    };
-    let header: Vec<String> = match reader.headers() {
-        Ok(h) => h.iter().map(str::to_string).collect(),
-        Err(_) => return Vec::new(),
-    };
-    let missing: Vec<&str> = CSV_COLUMNS
-        .iter()
-        .copied()
-        .filter(|c| !header.iter().any(|h| h == c))
-        .collect();
-    if !missing.is_empty() {
-        notes.push(format!(
-            "`{}` lacks column(s) {}",
-            path.display(),
-            missing.join(", ")
-        ));
-    }
-    let mut rows = Vec::new();
-    for (i, rec) in reader.records().enumerate() {
-        let parsed = rec.ok().and_then(|rec| {
-            let get = |name: &str| {
-                header
-                    .iter()
-                    .position(|h| h == name)
-                    .and_then(|j| rec.get(j))
-                    .unwrap_or_default()
-                    .to_string()
-            };
-            (rec.len() == header.len()).then(|| csv_row(&get)).flatten()
-        });
-        match parsed {
-            Some(r) => rows.push(r),
-            None => notes.push(format!(
-                "`{}` record {} malformed or truncated; skipped",
-                path.display(),
-                i + 1
-            )),
-        }
-    }
+    let (rows, more) = fpe_experiments::results::read_csv(path);
+    notes.extend(more);
     rows
-}
-
-fn csv_row(get: &dyn Fn(&str) -> String) -> Option<RunRow> {
-    let f = |n: &str| get(n).parse::<f64>().ok();
-    let u = |n: &str| get(n).parse::<usize>().ok();
-    let params = fpe_experiments::results::params_from_field(&get("params"));
-    let text = |n: &str| fpe_experiments::results::from_text_cell(&get(n));
-    Some(RunRow {
-        experiment: text("experiment"),
-        setting: text("setting"),
-        setting_index: u("setting_index")?,
-        config_hash: get("config_hash"),
-        params,
-        seed: get("seed").parse().ok()?,
-        arm: text("arm"),
-        status: text("status"),
-        error: text("error"),
-        test_accuracy: f("test_accuracy").unwrap_or(f64::NAN),
-        test_per_bit: f("test_per_bit").unwrap_or(f64::NAN),
-        train_accuracy: f("train_accuracy").unwrap_or(f64::NAN),
-        final_train_loss: f("final_train_loss").unwrap_or(f64::NAN),
-        nnz: u("nnz").unwrap_or(0),
-        biases: u("biases").unwrap_or(0),
-        widths: get("widths"),
-        hidden: u("hidden").unwrap_or(0),
-        alpha: u("alpha").unwrap_or(1),
-        warmup_epochs: u("warmup_epochs").unwrap_or(0),
-        after_epochs: u("after_epochs").unwrap_or(0),
-        capacity_mean: f("capacity_mean"),
-        capacity_literals: f("capacity_literals"),
-        capacity_sum: f("capacity_sum"),
-        cosine_abs: f("cosine_abs"),
-        cosine_signed: f("cosine_signed"),
-        cosine_cross_parent: f("cosine_cross_parent"),
-        collision_rate: f("collision_rate"),
-        coverage: f("coverage"),
-        collision_theory_balanced: f("collision_theory_balanced"),
-        collision_theory_independent: f("collision_theory_independent"),
-        polysemanticity: f("polysemanticity"),
-        pr_dimension: f("pr_dimension"),
-        code_version: get("code_version"),
-        device: get("device"),
-        wall_seconds: f("wall_seconds").unwrap_or(0.0),
-    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn csv_round_trip_through_the_writer() {
-        let mut r = RunRow {
-            experiment: "e".into(),
-            setting: "task.classes=[0, 1],model.hidden=[4]".into(),
-            params: [("task.classes".to_string(), "[0, 1]".to_string())].into(),
-            seed: 3,
-            arm: "random".into(),
-            status: "failed".into(),
-            error: "NaN loss, \"epoch\" 3".into(),
-            test_accuracy: 0.5,
-            capacity_mean: Some(0.25),
-            nnz: 12,
-            ..Default::default()
-        };
-        r.setting_index = 2;
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("results.csv");
-        fpe_experiments::results::write_csv(&p, std::slice::from_ref(&r)).unwrap();
-        let mut notes = Vec::new();
-        let back = read_csv(&p, &mut notes);
-        assert!(notes.is_empty(), "{notes:?}");
-        assert_eq!(back.len(), 1);
-        let b = &back[0];
-        assert_eq!(
-            (b.setting.as_str(), b.setting_index, b.seed, b.arm.as_str()),
-            (r.setting.as_str(), 2, 3, "random")
-        );
-        assert_eq!(b.params, r.params);
-        assert_eq!(b.error, r.error);
-        assert_eq!(
-            (b.capacity_mean, b.capacity_literals, b.nnz),
-            (Some(0.25), None, 12)
-        );
-    }
 
     #[test]
     fn order_puts_e10_after_e9() {

@@ -22,7 +22,7 @@ pub(crate) fn by_seed(
     get: impl Fn(&RunRow) -> Option<f64>,
 ) -> BTreeMap<u64, f64> {
     exp.rows_of(si, arm)
-        .filter(|r| r.status == "ok")
+        .filter(|r| r.status.is_ok())
         .filter_map(|r| get(r).filter(|v| v.is_finite()).map(|v| (r.seed, v)))
         .collect()
 }

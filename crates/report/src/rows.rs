@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::SystemTime;
 
 use fpe_experiments::manifest::{UnitFile, UnitPlan, foreign_unit_files, read_unit};
-use fpe_experiments::results::{RunRow, UnitResult, check_row};
+use fpe_experiments::results::{Arm, RunRow, UnitResult, check_row};
 
 fn mtime(p: &Path) -> Option<SystemTime> {
     std::fs::metadata(p).and_then(|m| m.modified()).ok()
@@ -95,9 +95,9 @@ fn place(setting: &str, seed: u64) -> String {
 /// Keeps the rows whose values are possible and the first row of each (setting, seed, arm);
 /// notes what was excluded.
 pub(crate) fn validate(rows: Vec<RunRow>, notes: &mut Vec<String>) -> Vec<RunRow> {
-    let mut seen: HashSet<(usize, String, u64, String)> = HashSet::new();
+    let mut seen: HashSet<(usize, String, u64, Arm)> = HashSet::new();
     // (setting, seed) → repeated rows, arms repeated.
-    let mut repeated: BTreeMap<(String, u64), (usize, HashSet<String>)> = BTreeMap::new();
+    let mut repeated: BTreeMap<(String, u64), (usize, HashSet<Arm>)> = BTreeMap::new();
     let mut kept = Vec::with_capacity(rows.len());
     for r in rows {
         if let Err(why) = check_row(&r) {
@@ -108,10 +108,10 @@ pub(crate) fn validate(rows: Vec<RunRow>, notes: &mut Vec<String>) -> Vec<RunRow
             ));
             continue;
         }
-        if !seen.insert((r.setting_index, r.setting.clone(), r.seed, r.arm.clone())) {
+        if !seen.insert((r.setting_index, r.setting.clone(), r.seed, r.arm)) {
             let e = repeated.entry((r.setting.clone(), r.seed)).or_default();
             e.0 += 1;
-            e.1.insert(r.arm.clone());
+            e.1.insert(r.arm);
             continue;
         }
         kept.push(r);
@@ -147,8 +147,8 @@ mod tests {
             setting: "task.clauses=8".into(),
             config_hash: hash.clone(),
             seed,
-            arm: "dense".into(),
-            status: "ok".into(),
+            arm: "dense".parse().unwrap(),
+            status: fpe_experiments::results::Status::Ok,
             test_accuracy: acc,
             test_per_bit: acc,
             train_accuracy: acc,
@@ -170,7 +170,7 @@ mod tests {
             setting_index: 0,
             setting: "task.clauses=8".into(),
             seed,
-            arms: vec!["dense".into()],
+            arms: vec![Arm::Dense],
         }
     }
 
@@ -218,8 +218,8 @@ mod tests {
     #[test]
     fn impossible_and_repeated_rows_are_excluded() {
         let ok = RunRow {
-            arm: "dense".into(),
-            status: "ok".into(),
+            arm: "dense".parse().unwrap(),
+            status: fpe_experiments::results::Status::Ok,
             test_accuracy: 0.5,
             test_per_bit: 0.5,
             train_accuracy: 0.5,
@@ -243,22 +243,17 @@ mod tests {
                 r.final_train_loss = f64::NAN;
             }),
             with(&|r| {
-                r.seed = 4;
-                r.status = "okay".into();
-            }),
-            with(&|r| {
                 r.seed = 5;
-                r.status = "failed".into();
+                r.status = fpe_experiments::results::Status::Failed;
                 r.test_accuracy = f64::NAN;
             }),
         ];
         let mut notes = Vec::new();
         let kept: Vec<u64> = validate(rows, &mut notes).iter().map(|r| r.seed).collect();
         assert_eq!(kept, [0, 1, 5], "{notes:?}");
-        assert_eq!(notes.len(), 4, "{notes:?}");
+        assert_eq!(notes.len(), 3, "{notes:?}");
         assert!(notes[0].contains("seed 2, arm `dense` excluded: test_accuracy = 5"));
         assert!(notes[1].contains("final_train_loss = NaN"));
-        assert!(notes[2].contains("status `okay`"));
-        assert!(notes[3].contains("1 repeated row(s) of seed 0 (1 arm(s))"));
+        assert!(notes[2].contains("1 repeated row(s) of seed 0 (1 arm(s))"));
     }
 }

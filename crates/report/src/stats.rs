@@ -86,7 +86,7 @@ pub(crate) fn summarize(rows: &[RunRow]) -> Vec<SummaryRow> {
     let mut order: Vec<(usize, String, String)> = Vec::new();
     let mut groups: BTreeMap<(usize, String, String), Vec<&RunRow>> = BTreeMap::new();
     for r in rows {
-        let key = (r.setting_index, r.setting.clone(), r.arm.clone());
+        let key = (r.setting_index, r.setting.clone(), r.arm.name().to_string());
         if !groups.contains_key(&key) {
             order.push(key.clone());
         }
@@ -97,7 +97,7 @@ pub(crate) fn summarize(rows: &[RunRow]) -> Vec<SummaryRow> {
         .into_iter()
         .map(|key| {
             let g = &groups[&key];
-            let ok: Vec<&RunRow> = g.iter().copied().filter(|r| r.status == "ok").collect();
+            let ok: Vec<&RunRow> = g.iter().copied().filter(|r| r.status.is_ok()).collect();
             let acc: Vec<f64> = ok.iter().map(|r| r.test_accuracy).collect();
             let (acc_mean, acc_std) = mean_std(&acc);
             let first = ok.first().copied().unwrap_or(g[0]);
@@ -227,8 +227,8 @@ mod tests {
             setting: format!("s={setting_index}"),
             setting_index,
             seed,
-            arm: arm.into(),
-            status: "ok".into(),
+            arm: arm.parse().unwrap(),
+            status: fpe_experiments::results::Status::Ok,
             test_accuracy: acc,
             nnz: 100,
             ..Default::default()
@@ -247,7 +247,7 @@ mod tests {
     #[test]
     fn failed_runs_are_excluded_and_counted() {
         let mut bad = row(0, "random", 2, f64::NAN);
-        bad.status = "failed".into();
+        bad.status = fpe_experiments::results::Status::Failed;
         let rows = vec![
             row(0, "dense", 0, 0.6),
             row(0, "dense", 1, 0.8),

@@ -24,8 +24,8 @@ fn row(exp: &str, params: &[(&str, &str)], si: usize, seed: u64, arm: &str, acc:
         config_hash: format!("{exp}-{si}-{seed}"),
         params,
         seed,
-        arm: arm.into(),
-        status: "ok".into(),
+        arm: arm.parse().unwrap(),
+        status: fpe_experiments::results::Status::Ok,
         test_accuracy: acc,
         nnz: 520,
         widths: if fpe {
@@ -91,7 +91,7 @@ fn report_from_a_synthetic_output_directory() {
         e1.push(row("e1_headline", &[], 0, seed, "clause", 0.99 - d));
     }
     let mut bad = row("e1_headline", &[], 0, 8, "random", 0.0);
-    bad.status = "failed".into();
+    bad.status = fpe_experiments::results::Status::Failed;
     bad.error = "NaN loss at epoch 3".into();
     e1.push(bad);
     write_experiment(out, "e1_headline", &e1, "boolean");
@@ -281,8 +281,8 @@ fn rows_round_trip_through_csv_whatever_their_text() {
         experiment: "e,1".into(),
         setting: "task.classes=[\"a;b\", \"c=d\"]".into(),
         params: params.clone(),
-        arm: "random".into(),
-        status: "failed".into(),
+        arm: "random".parse().unwrap(),
+        status: fpe_experiments::results::Status::Failed,
         error: "line one\nline \"two\", with a comma".into(),
         seed: 3,
         ..Default::default()
