@@ -20,43 +20,7 @@ use crate::kernel::{CHUNK_ROWS, KernelPolicy, LayerKernel};
 use crate::loss::{TargetsRef, loss_sum_and_grad, loss_sum_and_grad_if, loss_terms};
 use crate::mlp::Mlp;
 
-/// Gradients of the mean loss with respect to every weight and bias.
-///
-/// Inactive weights have exactly zero gradient.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Grads {
-    /// `[out, in]` weight gradient per layer.
-    pub w: Vec<Array2<f32>>,
-    /// `[out]` bias gradient per layer.
-    pub b: Vec<Array1<f32>>,
-}
-
-impl Grads {
-    /// Zero gradients shaped like `mlp`.
-    pub fn zeros_like(mlp: &Mlp) -> Self {
-        Grads {
-            w: mlp
-                .layers()
-                .iter()
-                .map(|l| Array2::zeros(l.weight().dim()))
-                .collect(),
-            b: mlp
-                .layers()
-                .iter()
-                .map(|l| Array1::zeros(l.d_out()))
-                .collect(),
-        }
-    }
-
-    pub(crate) fn matches(&self, mlp: &Mlp) -> bool {
-        self.w.len() == mlp.depth()
-            && self
-                .w
-                .iter()
-                .zip(mlp.layers())
-                .all(|(g, l)| g.dim() == l.weight().dim())
-    }
-}
+pub use crate::grads::Grads;
 
 /// A chunk's weight gradient of one layer: dense `[out, in]`, or packed (one value per active
 /// weight) when the layer's kernel [packs](LayerKernel::packs_weight_grad).

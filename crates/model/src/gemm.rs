@@ -63,14 +63,11 @@ pub(crate) fn mat_mul(
     general_mat_mul(1.0, &a, &b, 0.0, &mut c);
 }
 
-/// Whether the fused path runs: AVX2 and FMA, unless `FPE_SIMD=baseline`.
+/// Whether the fused path runs: AVX2 and FMA, unless `FPE_SIMD=baseline` ([`crate::cpu`]).
 #[cfg(target_arch = "x86_64")]
 fn fused() -> bool {
-    static FUSED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *FUSED.get_or_init(|| {
-        let forced = std::env::var("FPE_SIMD").is_ok_and(|v| v == "baseline");
-        !forced && is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
-    })
+    let f = crate::cpu::features();
+    f.avx2 && f.fma
 }
 
 /// The fused path for `c` and `b` contiguous along their rows (column stride 1).
@@ -311,13 +308,11 @@ mod tests {
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn fused_path_runs_on_this_cpu() {
-        if std::env::var("FPE_SIMD").is_ok_and(|v| v == "baseline") {
+        if crate::cpu::forced_baseline() {
             return;
         }
-        assert_eq!(
-            fused(),
-            is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
-        );
+        let cpu = crate::cpu::detected();
+        assert_eq!(fused(), cpu.avx2 && cpu.fma);
     }
 
     /// `k = 0` gives zeros, as matrixmultiply does.

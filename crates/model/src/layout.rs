@@ -41,14 +41,10 @@ fn portable(src: &[f32], rows: usize, d: usize, out: &mut [f32]) {
     }
 }
 
-/// Whether the AVX copy runs (CPU support, unless `FPE_SIMD=baseline`).
+/// Whether the AVX copy runs (CPU support, unless `FPE_SIMD=baseline`: [`crate::cpu`]).
 #[cfg(target_arch = "x86_64")]
 fn wide() -> bool {
-    static WIDE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *WIDE.get_or_init(|| {
-        let forced = std::env::var("FPE_SIMD").is_ok_and(|v| v == "baseline");
-        !forced && is_x86_feature_detected!("avx")
-    })
+    crate::cpu::features().avx
 }
 
 #[cfg(target_arch = "x86_64")]

@@ -61,12 +61,14 @@
 mod activation;
 mod backprop;
 mod checkpoint;
+mod cpu;
 mod device;
 mod error;
 pub mod fixtures;
 mod gemm;
 #[cfg(feature = "gpu")]
 pub mod gpu;
+mod grads;
 mod kernel;
 mod layer;
 mod layout;

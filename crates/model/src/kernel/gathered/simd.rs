@@ -12,31 +12,15 @@
 //! CPU has AVX2, and the unaligned vector loads of [`dots_avx2`] (in bounds by construction).
 //! Setting the environment variable `FPE_SIMD=baseline` forces the portable copy.
 
-use std::sync::OnceLock;
-
 /// A loop nest with a baseline and an AVX2 variant (`WIDE = true`, compiled for AVX2).
 pub(crate) trait Vectorised {
     /// Runs the loops. Must be `#[inline(always)]` so it is compiled into the AVX2 copy.
     fn run<const WIDE: bool>(self);
 }
 
-/// Whether the AVX2 copy is used (CPU support, unless `FPE_SIMD=baseline`).
+/// Whether the AVX2 copy is used (CPU support, unless `FPE_SIMD=baseline`: [`crate::cpu`]).
 pub(crate) fn wide() -> bool {
-    static WIDE: OnceLock<bool> = OnceLock::new();
-    *WIDE.get_or_init(|| {
-        let forced = std::env::var("FPE_SIMD").is_ok_and(|v| v == "baseline");
-        !forced && detected()
-    })
-}
-
-#[cfg(target_arch = "x86_64")]
-fn detected() -> bool {
-    std::arch::is_x86_feature_detected!("avx2")
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-fn detected() -> bool {
-    false
+    crate::cpu::features().avx2
 }
 
 /// Runs `v` with the best instruction set available.
