@@ -127,3 +127,53 @@ pub(crate) fn distinct(path: &Path, column: &str) -> Vec<String> {
     v.dedup();
     v
 }
+
+/// A config of a tiny Boolean grid (`task.clauses` over `clauses`) with arms dense, random and
+/// clause, written to `dir/NAME.toml`.
+pub(crate) fn write_config(
+    dir: &Path,
+    name: &str,
+    seeds: &str,
+    clauses: &str,
+    epochs: usize,
+) -> PathBuf {
+    let path = dir.join(format!("{name}.toml"));
+    let text = format!(
+        r#"
+name = "{name}"
+seeds = {seeds}
+arms = ["dense", "random", "clause"]
+[task]
+kind = "boolean"
+n_vars = 16
+literals = 2
+train_size = 256
+test_size = 128
+[model]
+hidden = [4]
+[train]
+warmup_epochs = {epochs}
+after_epochs = {epochs}
+batch_size = 64
+[expansion]
+alpha = 2
+[grid]
+"task.clauses" = {clauses}
+"#
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// The CSV without its last column (wall time, the only value that differs between runs).
+pub(crate) fn csv_without_wall_time(path: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let header = text.lines().next().unwrap();
+    assert!(
+        header.ends_with(",wall_seconds"),
+        "wall time is expected to be the last column"
+    );
+    text.lines()
+        .map(|l| l[..l.rfind(',').unwrap()].to_string())
+        .collect()
+}

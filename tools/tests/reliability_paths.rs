@@ -6,7 +6,6 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-#[allow(dead_code)] // the CSV helper of `common` is not needed here
 mod common;
 
 use common::{fpe, write_config};
@@ -82,7 +81,7 @@ fn export_and_data_outputs_never_replace_special_files_inputs_or_existing_files(
         hidden: vec![3],
         d_out: 1,
     }
-    .init(&mut <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(0))
+    .init(&mut <rand_chacha::ChaCha8Rng as rand_chacha::rand_core::SeedableRng>::seed_from_u64(0))
     .unwrap();
     fpe_model::Checkpoint::of_model(mlp).save(&ck).unwrap();
     let ck_bytes = std::fs::read(&ck).unwrap();

@@ -139,9 +139,14 @@ fn sigkill_mid_sweep_then_restart_gives_the_same_csv() {
     );
 }
 
-/// A unit file written atomically is complete JSON: it ends with the closing brace.
+/// A unit file written atomically is a complete unit result: it parses, and holds its hash and
+/// one row per arm of the config (dense, random, clause).
 fn serde_json_like_complete(text: &str) -> bool {
-    text.trim_end().ends_with('}')
+    let Ok(unit) = serde_json::from_str::<fpe_experiments::results::UnitResult>(text) else {
+        return false;
+    };
+    let arms: Vec<&str> = unit.rows.iter().map(|r| r.arm.name()).collect();
+    !unit.config_hash.is_empty() && arms == ["dense", "random", "clause"]
 }
 
 #[test]
@@ -287,9 +292,17 @@ fn every_subcommand_explains_itself() {
             "fpe {sub} --help: {}",
             String::from_utf8_lossy(&o.stderr)
         );
+        let help = String::from_utf8_lossy(&o.stdout);
+        // Each command shows how it is called and an example; `data` lists its subcommands,
+        // whose own help has the examples.
+        let explained = if sub == "data" {
+            help.contains("boolean") && help.contains("info")
+        } else {
+            help.contains("Example")
+        };
         assert!(
-            String::from_utf8_lossy(&o.stdout).contains("Usage"),
-            "fpe {sub} --help"
+            help.contains(&format!("Usage: fpe {sub}")) && explained,
+            "fpe {sub} --help: {help}"
         );
     }
 }
