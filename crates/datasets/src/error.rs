@@ -103,8 +103,8 @@ pub enum Error {
          more than the {} of memory available ({limit_source}); read fewer rows (max_train / max_test) or use \
          a machine with more memory",
         path.display(),
-        crate::memory::describe_bytes(*bytes),
-        crate::memory::describe_bytes(Some(*limit))
+        describe_bytes(*bytes),
+        describe_bytes(Some(*limit))
     )]
     TooLarge {
         /// Path of the file.
@@ -130,6 +130,25 @@ pub enum Error {
         /// Underlying message.
         message: String,
     },
+}
+
+/// `bytes` for messages: exact, with a binary-prefixed size beside it (`32000000000 bytes (29.8
+/// GiB)`); `None` means more than 64 bits can count.
+pub(crate) fn describe_bytes(bytes: Option<u64>) -> String {
+    let Some(b) = bytes else {
+        return "more than 2^64 bytes".into();
+    };
+    const UNITS: [&str; 6] = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    if b < 1024 {
+        return format!("{b} bytes");
+    }
+    let mut v = b as f64 / 1024.0;
+    let mut unit = 0;
+    while v >= 1024.0 && unit + 1 < UNITS.len() {
+        v /= 1024.0;
+        unit += 1;
+    }
+    format!("{b} bytes ({v:.1} {})", UNITS[unit])
 }
 
 /// Result alias of this crate.

@@ -23,25 +23,6 @@ use crate::error::{Error, Result};
 #[cfg(feature = "hdf5")]
 pub(crate) const UNKNOWN_MEMORY_CAP: u64 = 64 << 30;
 
-/// `bytes` for messages: exact, with a binary-prefixed size beside it (`32000000000 bytes (29.8
-/// GiB)`); `None` means more than 64 bits can count.
-pub(crate) fn describe_bytes(bytes: Option<u64>) -> String {
-    let Some(b) = bytes else {
-        return "more than 2^64 bytes".into();
-    };
-    const UNITS: [&str; 6] = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
-    if b < 1024 {
-        return format!("{b} bytes");
-    }
-    let mut v = b as f64 / 1024.0;
-    let mut unit = 0;
-    while v >= 1024.0 && unit + 1 < UNITS.len() {
-        v /= 1024.0;
-        unit += 1;
-    }
-    format!("{b} bytes ({v:.1} {})", UNITS[unit])
-}
-
 /// Bytes of `rows × cols` elements of `size` bytes each; `None` on overflow.
 #[cfg(feature = "hdf5")]
 pub(crate) fn read_bytes(rows: usize, cols: usize, size: usize) -> Option<u64> {
@@ -181,16 +162,17 @@ fn cgroup_headroom(dir: &str, limit: &str, usage: &str, inactive: &str) -> Optio
 
 #[cfg(test)]
 mod tests {
+    #[cfg(feature = "hdf5")]
     use super::*;
 
     #[test]
     fn bytes_are_described_exactly_and_readably() {
-        assert_eq!(describe_bytes(Some(512)), "512 bytes");
+        assert_eq!(crate::error::describe_bytes(Some(512)), "512 bytes");
         assert_eq!(
-            describe_bytes(Some(32_000_000_000)),
+            crate::error::describe_bytes(Some(32_000_000_000)),
             "32000000000 bytes (29.8 GiB)"
         );
-        assert_eq!(describe_bytes(None), "more than 2^64 bytes");
+        assert_eq!(crate::error::describe_bytes(None), "more than 2^64 bytes");
     }
 
     #[cfg(feature = "hdf5")]

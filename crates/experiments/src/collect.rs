@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use crate::error::{Context, Result, invalid};
 
 use crate::experiment::{Experiment, RunOptions};
-use crate::manifest::{UnitFile, UnitPlan, read_unit};
+use crate::manifest::{UnitFile, read_unit};
 use crate::results::{RunRow, UnitResult, sorted_rows, write_csv};
 use crate::shard::{Shard, assign};
 use crate::shard_record::ShardRecord;
@@ -121,7 +121,7 @@ pub fn collect(exp: &Experiment, opts: &RunOptions) -> Result<CollectOutcome> {
     // directory's lock, which refuses while any of them runs.
     let _lock = crate::lock::DirLock::acquire(&dir).context("--collect")?;
     write_resolved_config(exp, &dir)?;
-    let plan = UnitPlan::of(exp);
+    let plan = exp.unit_plan();
     plan.write(&dir)?;
     let units = &plan.units;
     let units_dir = dir.join("units");

@@ -13,34 +13,9 @@ use crate::error::{Error, Result};
 use fpe::{ExpansionConfig, StrategyKind};
 use fpe_datasets::{Stream, rng_for};
 use fpe_model::MlpConfig;
-use serde::{Deserialize, Serialize};
 
 use crate::experiment::{Experiment, ExperimentOutcome};
-
-/// One (k, α) measurement.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct CollisionRow {
-    /// Literals per clause.
-    pub k: usize,
-    /// Expansion factor.
-    pub alpha: usize,
-    /// Inputs per parent.
-    pub inputs: usize,
-    /// Parents sampled.
-    pub trials: usize,
-    /// Measured collision rate under `random`.
-    pub measured: f64,
-    /// Its standard error.
-    pub stderr: f64,
-    /// Balanced-partition prediction.
-    pub theory_balanced: f64,
-    /// Independent-assignment prediction α^−(2k−1).
-    pub theory_independent: f64,
-    /// |measured − balanced| in standard errors.
-    pub z: f64,
-    /// Measured collision rate under `clause` (expected 0).
-    pub clause_measured: f64,
-}
+use crate::results::CollisionRow;
 
 const PARENTS_PER_PLAN: usize = 1000;
 

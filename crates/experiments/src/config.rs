@@ -458,65 +458,11 @@ impl ExperimentConfig {
         Ok(())
     }
 
-    /// Refuses a Boolean task whose units running at once (`workers` threads) would need more
-    /// memory than `available` (see [`crate::sweep::Experiment::preflight`]); an embeddings task
-    /// is checked when its file is loaded ([`ExperimentConfig::check_memory`]).
-    ///
-    /// # Errors
-    /// As [`ExperimentConfig::check_memory`].
-    pub(crate) fn check_task_memory(&self, workers: usize, available: Option<u64>) -> Result<()> {
-        if let TaskConfig::Boolean(b) = &self.task {
-            let g = b.generator();
-            let d_out = match g.output {
-                OutputKind::Or => 1,
-                OutputKind::PerClause => g.clauses,
-            };
-            let samples = g.train_size.saturating_add(g.test_size);
-            self.memory_estimate(g.d_in(), d_out, samples, workers, available)?;
-        }
-        Ok(())
-    }
-
     /// Settings the grid expands to (the product of its list lengths); `None` on overflow.
-    fn grid_settings(&self) -> Option<usize> {
+    pub(crate) fn grid_settings(&self) -> Option<usize> {
         self.grid.values().try_fold(1usize, |n, v| {
             n.checked_mul(v.as_array().map_or(1, Vec::len))
         })
-    }
-
-    /// Refuses the config if the units that can run at once would need more memory than is
-    /// available (see [`available_memory`](crate::sweep::available_memory)); `d_in`, `d_out` and `samples` (both splits) describe
-    /// the data.
-    ///
-    /// # Errors
-    /// The estimate by part, the memory available and the fields to change.
-    pub fn check_memory(&self, d_in: usize, d_out: usize, samples: usize) -> Result<()> {
-        let workers = rayon::current_num_threads();
-        let available = crate::memory::available_memory();
-        self.memory_estimate(d_in, d_out, samples, workers, available)
-    }
-
-    fn memory_estimate(
-        &self,
-        d_in: usize,
-        d_out: usize,
-        samples: usize,
-        workers: usize,
-        available: Option<u64>,
-    ) -> Result<()> {
-        let mut widths = vec![d_in];
-        widths.extend(&self.model.hidden);
-        widths.push(d_out);
-        let units = self
-            .grid_settings()
-            .map_or(usize::MAX, |n| n.saturating_mul(self.seeds.len()));
-        crate::memory::MemoryEstimate::new(
-            samples,
-            &widths,
-            self.expansion.alpha,
-            &self.expansion.layers,
-        )
-        .check(workers.min(units), available)
     }
 
     /// The data file of an embeddings task.

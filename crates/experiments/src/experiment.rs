@@ -10,7 +10,7 @@ use crate::error::{Context, Result};
 
 use crate::config::{ExperimentConfig, apply_overrides, config_dir, set_path};
 use crate::identity::unit_hash;
-use crate::manifest::UnitId;
+use crate::manifest::{UnitId, UnitPlan};
 use crate::progress::Observer;
 use crate::results::RunRow;
 
@@ -181,6 +181,14 @@ impl Experiment {
             cfg,
             settings,
         })
+    }
+
+    /// The plan of this experiment's units (`plan.json`).
+    pub fn unit_plan(&self) -> UnitPlan {
+        UnitPlan {
+            experiment: self.cfg.name.clone(),
+            units: self.units(),
+        }
     }
 
     /// Every (setting, seed) unit with its hash and arms, in grid order.

@@ -34,7 +34,6 @@ mod names;
 mod output;
 mod overrides;
 mod paths;
-mod results_csv;
 mod runner;
 mod seeds;
 mod shard;

@@ -17,16 +17,12 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Context, Result};
-use crate::experiment::Experiment;
-use crate::results::{Arm, UnitResult, check_row};
+use crate::results::{Arm, MAX_UNIT_FILE_BYTES, UnitResult, check_row};
 
 pub use crate::identity::{RESULTS_SEMANTICS, UnitInputs, code_version};
 
 /// File name of the plan, beside `config.toml`.
 pub const PLAN_FILE: &str = "plan.json";
-
-/// The most bytes a unit file may have (a unit of 16 arms is about 30 KB).
-pub const MAX_UNIT_FILE_BYTES: u64 = 64 << 20;
 
 /// One unit of an experiment: one setting × one seed, with the arms it runs.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,14 +49,6 @@ pub struct UnitPlan {
 }
 
 impl UnitPlan {
-    /// The plan of `exp`.
-    pub fn of(exp: &Experiment) -> Self {
-        UnitPlan {
-            experiment: exp.cfg.name.clone(),
-            units: exp.units(),
-        }
-    }
-
     /// Writes `DIR/plan.json` atomically; left alone when it already holds exactly this plan
     /// (shards write it concurrently).
     ///

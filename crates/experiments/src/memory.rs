@@ -15,6 +15,9 @@
 //! now (`MemAvailable` in `/proc/meminfo`, lowered by a cgroup `memory.max`); where neither can
 //! be read, nothing is refused.
 
+use fpe_datasets::OutputKind;
+
+use crate::config::{ExperimentConfig, TaskConfig};
 use crate::error::{Result, invalid};
 
 const GIB: f64 = (1u64 << 30) as f64;
@@ -120,6 +123,63 @@ fn human(bytes: f64) -> String {
         format!("{:.1} GiB", bytes / GIB)
     } else {
         format!("{:.0} MiB", bytes / (1024.0 * 1024.0))
+    }
+}
+
+/// The memory checks of a config: where its units run, before they allocate.
+impl ExperimentConfig {
+    /// Refuses a Boolean task whose units running at once (`workers` threads) would need more
+    /// memory than `available` (see [`crate::sweep::Experiment::preflight`]); an embeddings task
+    /// is checked when its file is loaded ([`ExperimentConfig::check_memory`]).
+    ///
+    /// # Errors
+    /// As [`ExperimentConfig::check_memory`].
+    pub(crate) fn check_task_memory(&self, workers: usize, available: Option<u64>) -> Result<()> {
+        if let TaskConfig::Boolean(b) = &self.task {
+            let g = b.generator();
+            let d_out = match g.output {
+                OutputKind::Or => 1,
+                OutputKind::PerClause => g.clauses,
+            };
+            let samples = g.train_size.saturating_add(g.test_size);
+            self.memory_estimate(g.d_in(), d_out, samples, workers, available)?;
+        }
+        Ok(())
+    }
+
+    /// Refuses the config if the units that can run at once would need more memory than is
+    /// available (see [`available_memory`]); `d_in`, `d_out` and `samples` (both splits) describe
+    /// the data.
+    ///
+    /// # Errors
+    /// The estimate by part, the memory available and the fields to change.
+    pub fn check_memory(&self, d_in: usize, d_out: usize, samples: usize) -> Result<()> {
+        let workers = rayon::current_num_threads();
+        let available = available_memory();
+        self.memory_estimate(d_in, d_out, samples, workers, available)
+    }
+
+    fn memory_estimate(
+        &self,
+        d_in: usize,
+        d_out: usize,
+        samples: usize,
+        workers: usize,
+        available: Option<u64>,
+    ) -> Result<()> {
+        let mut widths = vec![d_in];
+        widths.extend(&self.model.hidden);
+        widths.push(d_out);
+        let units = self
+            .grid_settings()
+            .map_or(usize::MAX, |n| n.saturating_mul(self.seeds.len()));
+        MemoryEstimate::new(
+            samples,
+            &widths,
+            self.expansion.alpha,
+            &self.expansion.layers,
+        )
+        .check(workers.min(units), available)
     }
 }
 

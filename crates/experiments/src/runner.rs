@@ -21,9 +21,9 @@ use std::time::Instant;
 
 use crate::error::{Context, Error, Result};
 use fpe_datasets::{Dataset, Stream, Targets, rng_for};
-use fpe_model::{Device, EpochLoss, Mlp, MlpConfig, TargetsRef, Trainer, evaluate};
+use fpe_model::{Device, Mlp, MlpConfig, Trainer, evaluate};
 
-use crate::train_arms::{ArmResult, scratch_arm, warm_start_arms};
+use crate::train_arms::{ArmResult, last_loss_only, scratch_arm, targets, warm_start_arms};
 
 use crate::arms::Arm;
 use crate::config::ExperimentConfig;
@@ -44,20 +44,6 @@ pub struct UnitInput<'a> {
     pub checkpoint_dir: Option<&'a Path>,
     /// Where the arms without per-step hooks train.
     pub device: Device,
-}
-
-pub(crate) fn targets(t: &Targets) -> TargetsRef<'_> {
-    match t {
-        Targets::Classes { labels, .. } => TargetsRef::Classes(labels.view()),
-        Targets::Binary(y) => TargetsRef::Binary(y.view()),
-    }
-}
-
-/// Units use only the last epoch's training loss, so the others skip computing it (results are
-/// bit-identical; see [`EpochLoss`]).
-pub(crate) fn last_loss_only(mut t: Trainer) -> Trainer {
-    t.set_epoch_loss(EpochLoss::Last);
-    t
 }
 
 /// A run whose final mean training loss exceeds this many times the chance-level loss is

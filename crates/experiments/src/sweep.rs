@@ -29,7 +29,7 @@ use crate::error::{Context, Error, Result, invalid};
 use rayon::prelude::*;
 
 use crate::config::ExperimentKind;
-use crate::manifest::{UnitFile, UnitId, UnitPlan, read_unit};
+use crate::manifest::{UnitFile, UnitId, read_unit};
 use crate::results::{RunRow, UnitResult, scan_units, sorted_rows, write_csv};
 use crate::shard::assign;
 use crate::shard_record::ShardRecord;
@@ -145,7 +145,7 @@ fn run_units(
         None => crate::lock::DirLock::acquire(&dir)?,
         Some(s) => crate::lock::DirLock::acquire_shard(&dir, s)?,
     };
-    let plan = UnitPlan::of(exp);
+    let plan = exp.unit_plan();
     let units: Vec<&UnitId> = match shard {
         None => plan.units.iter().collect(),
         Some(s) => {

@@ -14,16 +14,31 @@ use std::time::Instant;
 use fpe::{
     DropConnect, DynamicConfig, DynamicMethod, DynamicSparsity, ExpansionConfig, StrategyKind,
 };
-use fpe_datasets::{Dataset, Stream, rng_for};
+use fpe_datasets::{Dataset, Stream, Targets, rng_for};
 use fpe_model::{
-    Device, EpochReport, MlpConfig, NoHooks, Optimizer, TrainHooks, Trainer, fit_lockstep_with,
+    Device, EpochLoss, EpochReport, MlpConfig, NoHooks, Optimizer, TargetsRef, TrainHooks, Trainer,
+    fit_lockstep_with,
 };
 use rand_chacha::ChaCha8Rng;
 
 use crate::arms::Arm;
 use crate::config::ExperimentConfig;
 use crate::error::{Context, Error, Result};
-use crate::runner::{last_loss_only, targets};
+
+/// The targets of a split as the trainer reads them.
+pub(crate) fn targets(t: &Targets) -> TargetsRef<'_> {
+    match t {
+        Targets::Classes { labels, .. } => TargetsRef::Classes(labels.view()),
+        Targets::Binary(y) => TargetsRef::Binary(y.view()),
+    }
+}
+
+/// Units use only the last epoch's training loss, so the others skip computing it (results are
+/// bit-identical; see [`EpochLoss`]).
+pub(crate) fn last_loss_only(mut t: Trainer) -> Trainer {
+    t.set_epoch_loss(EpochLoss::Last);
+    t
+}
 
 /// What training one arm produced.
 pub(crate) struct ArmResult {

@@ -70,7 +70,7 @@ fn a_grid_expands_runs_resumes_and_collects() {
     assert_eq!((first.ran, first.skipped, first.rows.len()), (4, 0, 8));
     let dir = tmp.path().join("grid");
     let on_disk = UnitPlan::read(&dir).unwrap().unwrap();
-    assert_eq!(on_disk, UnitPlan::of(&exp));
+    assert_eq!(on_disk, exp.unit_plan());
     for u in &units {
         assert!(matches!(
             read_unit(&dir.join("units"), u, "grid"),

@@ -3,12 +3,13 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-pub use crate::collisions::CollisionRow;
 pub use crate::output::check_output;
 use serde::{Deserialize, Serialize};
 
 pub use crate::arms::Arm;
-pub use crate::results_csv::{csv_columns, read_csv, to_csv, write_csv};
+mod csv_schema;
+
+pub use csv_schema::{csv_columns, read_csv, to_csv, write_csv};
 
 /// What became of one arm of one unit. Written and read as `ok`, `failed`, `diverged`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -165,6 +166,31 @@ pub fn check_row(r: &RunRow) -> std::result::Result<(), String> {
     Ok(())
 }
 
+/// One (k, α) measurement.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CollisionRow {
+    /// Literals per clause.
+    pub k: usize,
+    /// Expansion factor.
+    pub alpha: usize,
+    /// Inputs per parent.
+    pub inputs: usize,
+    /// Parents sampled.
+    pub trials: usize,
+    /// Measured collision rate under `random`.
+    pub measured: f64,
+    /// Its standard error.
+    pub stderr: f64,
+    /// Balanced-partition prediction.
+    pub theory_balanced: f64,
+    /// Independent-assignment prediction α^−(2k−1).
+    pub theory_independent: f64,
+    /// |measured − balanced| in standard errors.
+    pub z: f64,
+    /// Measured collision rate under `clause` (expected 0).
+    pub clause_measured: f64,
+}
+
 /// The result file of one unit (setting × seed).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct UnitResult {
@@ -231,9 +257,12 @@ pub fn params_from_field(text: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// The most bytes a unit file may have (a unit of 16 arms is about 30 KB).
+pub const MAX_UNIT_FILE_BYTES: u64 = 64 << 20;
+
 /// Every `*.json` file in the units directory `dir`, sorted by name, each parsed or with the
 /// reason it could not be (a FIFO or device is refused unread, a file over
-/// [`crate::manifest::MAX_UNIT_FILE_BYTES`] unread). These are all files, of the current config
+/// [`MAX_UNIT_FILE_BYTES`] unread). These are all files, of the current config
 /// or not: [`crate::manifest::read_unit`] checks one against the plan.
 pub fn scan_units(
     dir: &Path,
@@ -249,13 +278,11 @@ pub fn scan_units(
     paths
         .into_iter()
         .map(|p| {
-            let parsed = fpe_io::read_regular_to_string(
-                &p,
-                crate::manifest::MAX_UNIT_FILE_BYTES,
-                "unit file",
-            )
-            .map_err(|e| e.to_string())
-            .and_then(|t| serde_json::from_str(&t).map_err(|e| format!("{}: {e}", p.display())));
+            let parsed = fpe_io::read_regular_to_string(&p, MAX_UNIT_FILE_BYTES, "unit file")
+                .map_err(|e| e.to_string())
+                .and_then(|t| {
+                    serde_json::from_str(&t).map_err(|e| format!("{}: {e}", p.display()))
+                });
             (p, parsed)
         })
         .collect()
