@@ -13,13 +13,15 @@
 //! [pack](LayerKernel::packs_weight_grad) them are reduced over chunks packed (one value per
 //! active weight) and unpacked once.
 
-use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, Zip, s};
+use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, s};
 use rayon::prelude::*;
 
+use crate::backbone::pass::{BackboneBuf, BackboneKernels, chunk_backward, chunk_forward};
 use crate::kernel::{CHUNK_ROWS, KernelPolicy, LayerKernel};
-use crate::loss::{TargetsRef, loss_sum_and_grad, loss_sum_and_grad_if, loss_terms};
+use crate::loss::{TargetsRef, loss_sum_and_grad_if, loss_terms};
 use crate::mlp::Mlp;
 
+pub use crate::full_grad::unmasked_weight_grad;
 pub use crate::grads::Grads;
 
 /// A chunk's weight gradient of one layer: dense `[out, in]`, or packed (one value per active
@@ -44,13 +46,18 @@ struct ChunkBuf {
     deltas: Vec<Vec<f32>>,
     gw: Vec<GradBuf>,
     gb: Vec<Array1<f32>>,
+    /// The backbone's buffers.
+    bb: Option<BackboneBuf>,
+    /// The head's input gradient (feature-major), where the backbone's backward pass starts.
+    fg: Vec<f32>,
 }
 
 impl ChunkBuf {
     fn new(mlp: &Mlp, kernels: &[Box<dyn LayerKernel>]) -> Self {
         let widths: Vec<usize> = mlp.layers().iter().map(|l| l.d_out()).collect();
+        let head_in = mlp.layers()[0].d_in();
         let xt_len = if kernels[0].prefers_feature_major() {
-            mlp.d_in() * CHUNK_ROWS
+            head_in * CHUNK_ROWS
         } else {
             0
         };
@@ -82,6 +89,12 @@ impl ChunkBuf {
                 })
                 .collect(),
             gb: widths.iter().map(|&w| Array1::zeros(w)).collect(),
+            bb: mlp.backbone().map(BackboneBuf::new),
+            fg: if mlp.backbone().is_some() {
+                vec![0.0; head_in * CHUNK_ROWS]
+            } else {
+                Vec::new()
+            },
         }
     }
 }
@@ -140,6 +153,8 @@ pub struct Workspace {
     /// [`crate::Layer::mask_id`] of every layer the kernels were built for.
     mask_ids: Vec<u64>,
     kernels: Vec<Box<dyn LayerKernel>>,
+    /// The backbone's sparse-path index lists, if the model has a backbone.
+    bb_kernels: Option<BackboneKernels>,
     bufs: Vec<ChunkBuf>,
     /// Multiply-adds of one chunk's forward and backward pass (an estimate).
     chunk_work: usize,
@@ -160,12 +175,14 @@ impl Workspace {
                     l.d_out() * l.d_in()
                 }
             })
-            .sum();
+            .sum::<usize>()
+            + mlp.backbone().map_or(0, crate::Backbone::macs_per_sample);
         Workspace {
             policy,
             widths: mlp.widths(),
             mask_ids: mlp.layers().iter().map(crate::Layer::mask_id).collect(),
             kernels,
+            bb_kernels: mlp.backbone().map(|b| BackboneKernels::new(b, policy)),
             bufs: Vec::new(),
             chunk_work: 3 * per_sample * CHUNK_ROWS,
         }
@@ -190,7 +207,13 @@ impl Workspace {
     /// Whether the kernels were built for `mlp`'s current widths and masks.
     pub fn is_current(&self, mlp: &Mlp) -> bool {
         // Compared in place: `Mlp::widths` allocates, and this runs every step.
-        self.widths.first() == Some(&mlp.d_in())
+        let backbone_current = match (mlp.backbone(), &self.bb_kernels) {
+            (None, None) => true,
+            (Some(b), Some(k)) => k.is_current(b),
+            _ => false,
+        };
+        backbone_current
+            && self.widths.first() == Some(&mlp.layers()[0].d_in())
             && self.widths[1..]
                 .iter()
                 .copied()
@@ -285,6 +308,7 @@ impl Workspace {
         }
         let scale = 1.0 / loss_terms(y) as f32;
         let kernels = &self.kernels;
+        let bb_kernels = self.bb_kernels.as_ref();
         let d = x.ncols();
         let run = |(c, buf): (usize, &mut ChunkBuf)| {
             let (a, b) = (c * CHUNK_ROWS, ((c + 1) * CHUNK_ROWS).min(n));
@@ -293,7 +317,7 @@ impl Workspace {
                 x_fm: x_fm.map(|f| &f[a * d..b * d]),
                 y: y.slice(a, b),
             };
-            buf.loss = chunk_pass(mlp, kernels, chunk, scale, want_loss, buf);
+            buf.loss = chunk_pass(mlp, (kernels, bb_kernels), chunk, scale, want_loss, buf);
         };
         let parallel = self.runs_parallel(n);
         let bufs = &mut self.bufs[..n_chunks];
@@ -330,6 +354,21 @@ impl Workspace {
                 }
             }
         }
+        if let Some(b0) = &first.bb {
+            let depth = mlp.depth();
+            for j in 0..b0.gw.len() {
+                grads.w[depth + j].assign(&b0.gw[j]);
+                grads.b[depth + j].assign(&b0.gb[j]);
+                for buf in rest.iter() {
+                    let b = buf
+                        .bb
+                        .as_ref()
+                        .expect("every chunk has the backbone's buffers");
+                    grads.w[depth + j] += &b.gw[j];
+                    grads.b[depth + j] += &b.gb[j];
+                }
+            }
+        }
         loss / loss_terms(y) as f64
     }
 }
@@ -344,7 +383,7 @@ struct Chunk<'x, 'f, 'y> {
 /// Forward and backward pass of one chunk; returns the chunk's summed loss.
 fn chunk_pass(
     mlp: &Mlp,
-    kernels: &[Box<dyn LayerKernel>],
+    (kernels, bb_kernels): (&[Box<dyn LayerKernel>], Option<&BackboneKernels>),
     chunk: Chunk<'_, '_, '_>,
     scale: f32,
     want_loss: bool,
@@ -359,17 +398,29 @@ fn chunk_pass(
         deltas,
         gw,
         gb,
+        bb,
+        fg,
     } = buf;
     let rows = x.nrows();
     let depth = mlp.depth();
     let layers = mlp.layers();
+    let head_in = layers[0].d_in();
+    let x_net = x;
+    // With a backbone, the head reads its features (row-major; never the caller's transposes).
+    if let (Some(b), Some(bbuf), Some(k)) = (mlp.backbone(), bb.as_mut(), bb_kernels) {
+        chunk_forward(b, k, x, bbuf);
+    }
+    let (x, x_fm) = match (mlp.backbone(), bb.as_ref()) {
+        (Some(b), Some(bbuf)) => (bbuf.features(b, rows), None),
+        _ => (x, x_fm),
+    };
     let x_rows = x;
     let x = match (xt.is_empty(), x_fm) {
         (true, _) => x,
-        (false, Some(fm)) => fm_view(fm, rows, mlp.d_in()),
+        (false, Some(fm)) => fm_view(fm, rows, head_in),
         (false, None) => {
             transpose_into(x, xt);
-            fm_view(xt, rows, mlp.d_in())
+            fm_view(xt, rows, head_in)
         }
     };
     for l in 0..depth {
@@ -425,42 +476,18 @@ fn chunk_pass(
         if l > 0 {
             let gin = fm_view_mut(&mut below[l - 1], rows, layer.d_in());
             kernels[l].input_grad_relu(layer, delta, input, gin);
+        } else if bb.is_some() {
+            kernels[0].input_grad(layer, delta, fm_view_mut(fg, rows, head_in));
         }
+    }
+    if let (Some(b), Some(bbuf), Some(k)) = (mlp.backbone(), bb.as_mut(), bb_kernels) {
+        crate::layout::transpose(
+            &fg[..head_in * rows],
+            head_in,
+            rows,
+            bbuf.feature_grad_mut(b, rows),
+        );
+        chunk_backward(b, k, x_net, bbuf);
     }
     loss
-}
-
-/// Gradient of the mean loss with respect to *every* weight of layer `layer`, active or not
-/// (what RigL regrows by). Sequential and allocating: meant for occasional use.
-///
-/// # Shapes
-/// `x`: `[batch, d_in]` → `[out, in]` of layer `layer`.
-///
-/// # Panics
-/// If `layer` is out of range or shapes disagree.
-pub fn unmasked_weight_grad(
-    mlp: &Mlp,
-    x: ArrayView2<'_, f32>,
-    y: TargetsRef<'_>,
-    layer: usize,
-) -> Array2<f32> {
-    let acts = mlp.forward_hidden(x);
-    let depth = mlp.depth();
-    let mut delta = Array2::<f32>::zeros(acts[depth - 1].dim());
-    let scale = 1.0 / loss_terms(y) as f32;
-    loss_sum_and_grad(acts[depth - 1].view(), y, scale, delta.view_mut());
-    for l in (layer..depth).rev() {
-        if l == layer {
-            let input = if l == 0 { x } else { acts[l - 1].view() };
-            return delta.t().dot(&input);
-        }
-        let mut below = delta.dot(&mlp.layers()[l].weight());
-        Zip::from(&mut below).and(&acts[l - 1]).for_each(|g, &a| {
-            if a <= 0.0 {
-                *g = 0.0;
-            }
-        });
-        delta = below;
-    }
-    unreachable!("layer {layer} out of range for depth {depth}")
 }

@@ -1,6 +1,6 @@
 //! Checkpoints: model, masks, optimiser state, counters and the caller's RNG state.
 //!
-//! File layout (little-endian), format version 2 ([`FORMAT_VERSION`]):
+//! File layout (little-endian), format version 3 ([`FORMAT_VERSION`]):
 //!
 //! | bytes | content |
 //! |---|---|
@@ -10,10 +10,12 @@
 //! | 32 | SHA-256 of the payload |
 //! | … | payload: bincode 1 (fixed-width integers) of [`Checkpoint`] |
 //!
-//! Version 1 files (written before issue #17) differ only in the checksum: 8 bytes of FNV-1a 64
-//! in place of the SHA-256 (a 28-byte header). They are still read, each version checked with
-//! its own checksum; every other version is refused with [`Error::CheckpointVersion`], naming the
-//! file and the versions. Only version 2 is written.
+//! Version 2 files (written before issue #29) have the same header and a payload without the
+//! model's backbone field; version 1 files (before issue #17) differ from version 2 only in the
+//! checksum: 8 bytes of FNV-1a 64 in place of the SHA-256 (a 28-byte header). Both are still
+//! read, each checked with its own checksum, as networks without a backbone; every other version
+//! is refused with [`Error::CheckpointVersion`], naming the file and the versions. Only version 3
+//! is written.
 //!
 //! Writes go to a temporary file in the same directory, are flushed with `fsync`, then renamed
 //! over the destination, so a crash never leaves a half-written checkpoint. Reading distinguishes
@@ -34,8 +36,10 @@ use crate::optim::{Optimizer, OptimizerConfig, OptimizerState};
 
 /// First bytes of every checkpoint file.
 pub const MAGIC: &[u8; 8] = b"FPECKPT\0";
-/// Format version written by this build; it reads this one and version 1.
-pub const FORMAT_VERSION: u32 = 2;
+/// Format version written by this build; it reads this one and versions 1 and 2.
+pub const FORMAT_VERSION: u32 = 3;
+/// The version before backbones: the same header, a payload without the backbone field.
+const V2: u32 = 2;
 /// Magic, version, payload length, SHA-256 of the payload.
 const HEADER_LEN: usize = 8 + 4 + 8 + 32;
 /// The version before SHA-256: an FNV-1a 64 checksum, still read.
@@ -121,7 +125,7 @@ impl Checkpoint {
         }
         let version = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
         let header_len = match version {
-            FORMAT_VERSION => HEADER_LEN,
+            FORMAT_VERSION | V2 => HEADER_LEN,
             V1 => V1_HEADER_LEN,
             _ => {
                 return Err(Error::CheckpointVersion {
@@ -169,13 +173,26 @@ impl Checkpoint {
                 found: hex(&found),
             });
         }
-        let ck: Checkpoint = options()
-            .with_limit(len)
-            .deserialize(payload)
-            .map_err(|e| Error::CheckpointPayload {
-                path: p(),
-                reason: decode_failure(&e),
-            })?;
+        let payload_error = |e: bincode::Error| Error::CheckpointPayload {
+            path: p(),
+            reason: decode_failure(&e),
+        };
+        let ck: Checkpoint = if version == FORMAT_VERSION {
+            options()
+                .with_limit(len)
+                .deserialize(payload)
+                .map_err(payload_error)?
+        } else {
+            options()
+                .with_limit(len)
+                .deserialize::<LegacyCheckpoint>(payload)
+                .map_err(payload_error)?
+                .into_current()
+                .map_err(|e| Error::CheckpointPayload {
+                    path: p(),
+                    reason: e.to_string(),
+                })?
+        };
         ck.validate().map_err(|e| Error::CheckpointPayload {
             path: p(),
             reason: e.to_string(),
@@ -194,7 +211,10 @@ impl Checkpoint {
                 ));
             }
         }
-        Mlp::from_layers(self.mlp.layers().to_vec())?;
+        let head = Mlp::from_layers(self.mlp.layers().to_vec())?;
+        if let Some(b) = self.mlp.backbone() {
+            head.with_backbone(b.clone())?;
+        }
         self.mlp.check_masks()?;
         self.optimizer()?;
         Ok(())
@@ -217,6 +237,36 @@ impl Checkpoint {
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
         Checkpoint::from_bytes(&read_bounded(path)?, path)
+    }
+}
+
+/// The payload of format versions 1 and 2: a model without a backbone field.
+#[derive(Deserialize)]
+struct LegacyCheckpoint {
+    mlp: LegacyMlp,
+    #[serde(with = "optimizer_repr")]
+    optimizer: Option<(OptimizerConfig, OptimizerState)>,
+    epoch: usize,
+    step: u64,
+    rng: Option<Vec<u8>>,
+    meta: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize)]
+struct LegacyMlp {
+    layers: Vec<crate::Layer>,
+}
+
+impl LegacyCheckpoint {
+    fn into_current(self) -> Result<Checkpoint> {
+        Ok(Checkpoint {
+            mlp: Mlp::from_layers(self.mlp.layers)?,
+            optimizer: self.optimizer,
+            epoch: self.epoch,
+            step: self.step,
+            rng: self.rng,
+            meta: self.meta,
+        })
     }
 }
 

@@ -82,6 +82,7 @@ impl Device {
     ) -> Result<Vec<crate::EpochReport>, GpuError> {
         match self {
             Device::Cpu => Ok(t.fit(x, y, epochs, batch_size, rng, &mut crate::NoHooks)?),
+            Device::Gpu if t.mlp().backbone().is_some() => Err(unsupported(t.mlp())),
             _ if epochs == 0 => Ok(Vec::new()),
             #[cfg(feature = "gpu")]
             Device::Gpu => {
@@ -96,6 +97,19 @@ impl Device {
             Device::Gpu => Err(GpuError::NotCompiled),
         }
     }
+}
+
+/// The error for a network the GPU backend cannot train (one with a backbone).
+pub(crate) fn unsupported(mlp: &crate::Mlp) -> GpuError {
+    let stages = mlp.backbone().map_or(String::new(), |b| {
+        b.config()
+            .stages
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    });
+    GpuError::Unsupported(stages)
 }
 
 impl fmt::Display for Device {

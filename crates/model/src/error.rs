@@ -173,6 +173,12 @@ pub enum GpuError {
     /// The model or data exceeds a limit of the device (buffer size, dispatch size).
     #[error("GPU limit: {0}")]
     Limit(String),
+    /// The network has parts the GPU backend does not implement.
+    #[error(
+        "the GPU backend trains MLPs only, and this network has a backbone ({0}); train it with \
+         `--device cpu`"
+    )]
+    Unsupported(String),
     /// An error of the model itself: shapes, targets, configuration, divergence.
     #[error(transparent)]
     Model(#[from] Error),

@@ -4,7 +4,8 @@ use ndarray::{Array1, Array2};
 
 use crate::mlp::Mlp;
 
-/// Gradients of the mean loss with respect to every weight and bias.
+/// Gradients of the mean loss with respect to every weight and bias, one entry per trainable
+/// layer in [`Mlp::trainable`] order (head layers, then backbone layers).
 ///
 /// Inactive weights have exactly zero gradient.
 #[derive(Clone, Debug, PartialEq)]
@@ -20,24 +21,19 @@ impl Grads {
     pub fn zeros_like(mlp: &Mlp) -> Self {
         Grads {
             w: mlp
-                .layers()
-                .iter()
+                .trainable()
                 .map(|l| Array2::zeros(l.weight().dim()))
                 .collect(),
-            b: mlp
-                .layers()
-                .iter()
-                .map(|l| Array1::zeros(l.d_out()))
-                .collect(),
+            b: mlp.trainable().map(|l| Array1::zeros(l.d_out())).collect(),
         }
     }
 
     pub(crate) fn matches(&self, mlp: &Mlp) -> bool {
-        self.w.len() == mlp.depth()
+        self.w.len() == mlp.n_trainable()
             && self
                 .w
                 .iter()
-                .zip(mlp.layers())
+                .zip(mlp.trainable())
                 .all(|(g, l)| g.dim() == l.weight().dim())
     }
 }

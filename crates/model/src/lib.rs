@@ -59,12 +59,15 @@
 #![warn(rustdoc::broken_intra_doc_links)]
 
 mod activation;
+mod backbone;
 mod backprop;
 mod checkpoint;
+mod conv;
 mod cpu;
 mod device;
 mod error;
 pub mod fixtures;
+mod full_grad;
 mod gemm;
 #[cfg(feature = "gpu")]
 pub mod gpu;
@@ -78,6 +81,7 @@ mod npz;
 mod optim;
 mod train;
 
+pub use backbone::{Backbone, BackboneConfig, Stage};
 pub use backprop::{Grads, Workspace, unmasked_weight_grad};
 pub use checkpoint::{Checkpoint, FORMAT_VERSION, MAGIC};
 pub use device::Device;

@@ -5,6 +5,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::activation::relu;
+use crate::backbone::Backbone;
 use crate::error::{Error, Result};
 use crate::layer::Layer;
 
@@ -75,18 +76,28 @@ impl MlpConfig {
                 Layer::dense(w, b)
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(Mlp { layers })
+        Ok(Mlp {
+            layers,
+            backbone: None,
+        })
     }
 }
 
-/// A masked MLP: `layers[0]` reads the input, ReLU follows every layer but the last.
+/// A masked network: an optional [`Backbone`] (convolutions, pooling, linear stages) feeding an
+/// MLP head whose `layers[0]` reads the backbone's features (or the input, without a backbone);
+/// ReLU follows every head layer but the last.
 ///
-/// Deserialisation checks what [`Mlp::from_layers`] checks (each layer is checked by its own
-/// deserialisation).
+/// "Layer `l`" always means head layer `l` ([`Mlp::layers`]); the backbone's layers come after
+/// the head's in [`Mlp::trainable`], the order gradients and optimiser state are kept in.
+///
+/// Deserialisation checks what [`Mlp::from_layers`] and [`Mlp::with_backbone`] check (each
+/// layer is checked by its own deserialisation).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "RawMlp")]
 pub struct Mlp {
     pub(crate) layers: Vec<Layer>,
+    #[serde(default)]
+    pub(crate) backbone: Option<Backbone>,
 }
 
 /// A network as stored, before its checks.
@@ -94,13 +105,19 @@ pub struct Mlp {
 #[serde(deny_unknown_fields)]
 struct RawMlp {
     layers: Vec<Layer>,
+    #[serde(default)]
+    backbone: Option<Backbone>,
 }
 
 impl TryFrom<RawMlp> for Mlp {
     type Error = String;
 
     fn try_from(r: RawMlp) -> std::result::Result<Self, String> {
-        Mlp::from_layers(r.layers).map_err(|e| e.to_string())
+        let head = Mlp::from_layers(r.layers).map_err(|e| e.to_string())?;
+        match r.backbone {
+            Some(b) => head.with_backbone(b).map_err(|e| e.to_string()),
+            None => Ok(head),
+        }
     }
 }
 
@@ -127,10 +144,59 @@ impl Mlp {
                 ));
             }
         }
-        Ok(Mlp { layers })
+        Ok(Mlp {
+            layers,
+            backbone: None,
+        })
     }
 
-    /// The layers, input first.
+    /// This network with `backbone` in front of its head (replacing any it had).
+    ///
+    /// # Errors
+    /// [`Error::Shape`] if the backbone's feature width differs from the head's input width.
+    pub fn with_backbone(mut self, backbone: Backbone) -> Result<Self> {
+        if backbone.out_len() != self.layers[0].d_in() {
+            return Err(Error::shape(
+                "Mlp::with_backbone: head input",
+                &[backbone.out_len()],
+                &[self.layers[0].d_in()],
+            ));
+        }
+        self.backbone = Some(backbone);
+        Ok(self)
+    }
+
+    /// The backbone, if the network has one.
+    pub fn backbone(&self) -> Option<&Backbone> {
+        self.backbone.as_ref()
+    }
+
+    /// Mutable access to the backbone (its layers' methods keep the mask invariant).
+    pub fn backbone_mut(&mut self) -> Option<&mut Backbone> {
+        self.backbone.as_mut()
+    }
+
+    /// Every trainable layer: the head's (input first), then the backbone's (input first). The
+    /// order of [`crate::Grads`] and of the optimiser state.
+    pub fn trainable(&self) -> impl Iterator<Item = &Layer> {
+        self.layers
+            .iter()
+            .chain(self.backbone.iter().flat_map(|b| b.layers.iter()))
+    }
+
+    /// Mutable [`Mlp::trainable`].
+    pub(crate) fn trainable_mut(&mut self) -> impl Iterator<Item = &mut Layer> {
+        self.layers
+            .iter_mut()
+            .chain(self.backbone.iter_mut().flat_map(|b| b.layers.iter_mut()))
+    }
+
+    /// Number of trainable layers (head and backbone).
+    pub fn n_trainable(&self) -> usize {
+        self.layers.len() + self.backbone.as_ref().map_or(0, |b| b.layers.len())
+    }
+
+    /// The head layers, input first.
     pub fn layers(&self) -> &[Layer] {
         &self.layers
     }
@@ -148,18 +214,26 @@ impl Mlp {
     /// # Errors
     /// As [`Mlp::from_layers`].
     pub fn set_layers(&mut self, layers: Vec<Layer>) -> Result<()> {
-        *self = Mlp::from_layers(layers)?;
+        let mut new = Mlp::from_layers(layers)?;
+        if let Some(b) = self.backbone.take() {
+            new = new.with_backbone(b)?;
+        }
+        *self = new;
         Ok(())
     }
 
-    /// Number of layers (hidden layers + 1).
+    /// Number of head layers (hidden layers + 1).
     pub fn depth(&self) -> usize {
         self.layers.len()
     }
 
-    /// Input dimension.
+    /// Input dimension: values per sample the network reads (the backbone's `C·H·W` when it
+    /// has one).
     pub fn d_in(&self) -> usize {
-        self.layers[0].d_in()
+        match &self.backbone {
+            Some(b) => b.in_len(),
+            None => self.layers[0].d_in(),
+        }
     }
 
     /// Output dimension.
@@ -167,9 +241,10 @@ impl Mlp {
         self.layers[self.layers.len() - 1].d_out()
     }
 
-    /// Widths `[d_in, h_1, …, d_out]`.
+    /// Head widths `[head input, h_1, …, d_out]` (the head's input is the backbone's feature
+    /// width when there is one).
     pub fn widths(&self) -> Vec<usize> {
-        let mut w = vec![self.d_in()];
+        let mut w = vec![self.layers[0].d_in()];
         w.extend(self.layers.iter().map(Layer::d_out));
         w
     }
@@ -182,19 +257,19 @@ impl Mlp {
             .collect()
     }
 
-    /// Active weights per layer.
+    /// Active weights per head layer.
     pub fn nnz_per_layer(&self) -> Vec<usize> {
         self.layers.iter().map(Layer::nnz).collect()
     }
 
-    /// Active weights in total (biases excluded, SPEC §1).
+    /// Active weights in total, backbone included (biases excluded, SPEC §1).
     pub fn nnz(&self) -> usize {
-        self.layers.iter().map(Layer::nnz).sum()
+        self.trainable().map(Layer::nnz).sum()
     }
 
-    /// Number of biases.
+    /// Number of biases, backbone included.
     pub fn n_biases(&self) -> usize {
-        self.layers.iter().map(|l| l.b.len()).sum()
+        self.trainable().map(|l| l.b.len()).sum()
     }
 
     /// Trainable parameters: active weights plus biases.
@@ -207,8 +282,7 @@ impl Mlp {
     /// # Errors
     /// [`Error::MaskViolation`] for the first non-zero inactive weight.
     pub fn check_masks(&self) -> Result<()> {
-        self.layers
-            .iter()
+        self.trainable()
             .enumerate()
             .try_for_each(|(l, layer)| layer.check_mask(l))
     }
@@ -224,10 +298,11 @@ impl Mlp {
         self.forward_hidden(x).pop().expect("at least one layer")
     }
 
-    /// Post-activation outputs of every layer: ReLU outputs of the hidden layers, then logits.
+    /// Post-activation outputs of every head layer: ReLU outputs of the hidden layers, then
+    /// logits (the backbone's features are computed first and not returned).
     ///
     /// # Shapes
-    /// `x`: `[batch, d_in]` → one `[batch, width_l]` array per layer.
+    /// `x`: `[batch, d_in]` → one `[batch, width_l]` array per head layer.
     ///
     /// # Panics
     /// If `x.ncols() != self.d_in()`.
@@ -239,6 +314,13 @@ impl Mlp {
             x.ncols(),
             self.d_in()
         );
+        let features = self.backbone.as_ref().map(|b| b.forward(x));
+        self.forward_hidden_of_features(features.as_ref().map_or(x, |f| f.view()))
+    }
+
+    /// [`Mlp::forward_hidden`] of the head alone, from the backbone's features (the input,
+    /// without a backbone).
+    pub(crate) fn forward_hidden_of_features(&self, x: ArrayView2<'_, f32>) -> Vec<Array2<f32>> {
         let mut outs: Vec<Array2<f32>> = Vec::with_capacity(self.layers.len());
         for (l, layer) in self.layers.iter().enumerate() {
             let input = if l == 0 { x } else { outs[l - 1].view() };

@@ -12,12 +12,26 @@
 //! `np.load("model.npz")["weight_0"]` reads them; in PyTorch, `torch.from_numpy(...)` gives a
 //! `nn.Linear` weight directly (same `[out, in]` convention). The forward pass is
 //! `h = relu(x @ weight_0.T + bias_0)`, …, logits from the last layer without ReLU.
+//!
+//! A network with a backbone adds, for its `j`-th convolution or linear stage:
+//!
+//! | name | dtype | shape |
+//! |---|---|---|
+//! | `backbone_weight_{j}` | `<f4` | `[out, in, kh, kw]` (a `nn.Conv2d` weight) or `[out, in]` |
+//! | `backbone_bias_{j}` | `<f4` | `[out]` |
+//! | `backbone_mask_{j}` | `|u1` | the weight's shape |
+//! | `backbone_stages` | `|u1` | the stage list as UTF-8 text, one stage per line |
+//! | `backbone_input` | `<u8` | `[C, H, W]` |
+//!
+//! The head then reads the backbone's features (`nn.Flatten` of the last map, as PyTorch's).
 
 use std::io::Cursor;
 use std::path::Path;
 
-use ndarray::Array2;
+use ndarray::{Array1, Array2, IxDyn};
 use ndarray_npy::NpzWriter;
+
+use crate::backbone::Stage;
 
 use crate::error::{Error, Result};
 use crate::mlp::Mlp;
@@ -39,6 +53,42 @@ pub fn export_npz(mlp: &Mlp, path: impl AsRef<Path>) -> Result<()> {
             npz.add_array(format!("bias_{l}"), &layer.bias())
                 .map_err(io)?;
             npz.add_array(format!("mask_{l}"), &mask).map_err(io)?;
+        }
+        if let Some(b) = mlp.backbone() {
+            let cfg = b.config();
+            let mut in_ch = cfg.input[0];
+            let mut j = 0;
+            for stage in &cfg.stages {
+                let shape: Vec<usize> = match *stage {
+                    Stage::Conv2d { out_ch, kh, kw, .. } => {
+                        let s = vec![out_ch, in_ch, kh, kw];
+                        in_ch = out_ch;
+                        s
+                    }
+                    Stage::Linear { out } => vec![out, b.layers()[j].d_in()],
+                    _ => continue,
+                };
+                let layer = &b.layers()[j];
+                let reshape = |a: Array2<f32>| a.into_shape_with_order(IxDyn(&shape));
+                let w = reshape(layer.weight().to_owned()).expect("checked by Backbone::new");
+                let m = layer
+                    .mask()
+                    .mapv(u8::from)
+                    .into_shape_with_order(IxDyn(&shape))
+                    .expect("checked by Backbone::new");
+                npz.add_array(format!("backbone_weight_{j}"), &w)
+                    .map_err(io)?;
+                npz.add_array(format!("backbone_bias_{j}"), &layer.bias())
+                    .map_err(io)?;
+                npz.add_array(format!("backbone_mask_{j}"), &m)
+                    .map_err(io)?;
+                j += 1;
+            }
+            let text: String = cfg.stages.iter().map(|s| format!("{s}\n")).collect();
+            npz.add_array("backbone_stages", &Array1::from(text.into_bytes()))
+                .map_err(io)?;
+            let input: Array1<u64> = cfg.input.iter().map(|&v| v as u64).collect();
+            npz.add_array("backbone_input", &input).map_err(io)?;
         }
         npz.finish().map_err(io)?;
     }

@@ -215,7 +215,7 @@ pub struct LayerSlots {
 pub struct OptimizerState {
     /// Steps taken (Adam's bias correction uses it).
     pub step: u64,
-    /// One entry per layer.
+    /// One entry per trainable layer, in [`Mlp::trainable`] order (head, then backbone).
     pub layers: Vec<LayerSlots>,
 }
 
@@ -225,8 +225,7 @@ impl OptimizerState {
         OptimizerState {
             step: 0,
             layers: mlp
-                .layers()
-                .iter()
+                .trainable()
                 .map(|l| LayerSlots {
                     w: (0..n_slots)
                         .map(|_| Array2::zeros(l.weight().dim()))
@@ -242,7 +241,7 @@ impl OptimizerState {
     /// # Panics
     /// If the state does not match the model's shapes.
     pub fn zero_inactive(&mut self, mlp: &Mlp) {
-        for (layer, slots) in mlp.layers().iter().zip(&mut self.layers) {
+        for (layer, slots) in mlp.trainable().zip(&mut self.layers) {
             for slot in &mut slots.w {
                 Zip::from(slot).and(layer.mask()).for_each(|v, &on| {
                     if !on {
@@ -259,14 +258,14 @@ impl OptimizerState {
     /// [`Error::Shape`] for a layer or slot of the wrong shape, [`Error::MaskViolation`] for a
     /// non-zero slot entry of an inactive weight.
     pub fn check(&self, mlp: &Mlp, n_slots: usize) -> Result<()> {
-        if self.layers.len() != mlp.depth() {
+        if self.layers.len() != mlp.n_trainable() {
             return Err(Error::shape(
                 "optimizer state layers",
-                &[mlp.depth()],
+                &[mlp.n_trainable()],
                 &[self.layers.len()],
             ));
         }
-        for (l, (slots, layer)) in self.layers.iter().zip(mlp.layers()).enumerate() {
+        for (l, (slots, layer)) in self.layers.iter().zip(mlp.trainable()).enumerate() {
             if slots.w.len() != n_slots || slots.b.len() != n_slots {
                 return Err(Error::shape(
                     format!("optimizer state layer {l} slots"),
@@ -378,13 +377,15 @@ impl Optimizer {
     pub fn step(&mut self, mlp: &mut Mlp, grads: &Grads) {
         assert_eq!(
             self.state.layers.len(),
-            mlp.depth(),
+            mlp.n_trainable(),
             "optimizer state does not match the model"
         );
         self.state.step += 1;
         let t = self.state.step;
-        self.active.0.resize_with(mlp.depth(), ActiveIndex::default);
-        for (l, layer) in mlp.layers.iter_mut().enumerate() {
+        self.active
+            .0
+            .resize_with(mlp.n_trainable(), ActiveIndex::default);
+        for (l, layer) in mlp.trainable_mut().enumerate() {
             let mask_id = layer.mask_id();
             let slots = &mut self.state.layers[l];
             let cache = &mut self.active.0[l];

@@ -11,18 +11,43 @@ use sha2::{Digest, Sha256};
 /// Magic, version, payload length, SHA-256 of the payload.
 const HEADER_LEN: usize = 8 + 4 + 8 + 32;
 
-/// The same checkpoint in format version 1: the header carries an FNV-1a 64 checksum.
-fn as_version_1(bytes: &[u8]) -> Vec<u8> {
+/// The payload of format versions 1 and 2 for the checkpoint file `bytes` of `ck` (no
+/// backbone): the payload without the backbone field, one `None` byte after the head's layers.
+fn legacy_payload(bytes: &[u8], ck: &Checkpoint) -> Vec<u8> {
+    use bincode::Options;
     let payload = &bytes[HEADER_LEN..];
-    let fnv = payload.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    });
-    let mut out = bytes[..8].to_vec();
-    out.extend_from_slice(&1u32.to_le_bytes());
-    out.extend_from_slice(&bytes[12..20]);
-    out.extend_from_slice(&fnv.to_le_bytes());
+    let layers = bincode::DefaultOptions::new()
+        .with_fixint_encoding()
+        .with_little_endian()
+        .serialized_size(&ck.mlp.layers().to_vec())
+        .unwrap() as usize;
+    assert_eq!(payload[layers], 0, "the backbone field follows the layers");
+    [&payload[..layers], &payload[layers + 1..]].concat()
+}
+
+/// A file of format version 1 (FNV-1a 64 checksum) or 2 (SHA-256) around `payload`.
+fn legacy_file(version: u32, payload: &[u8]) -> Vec<u8> {
+    let mut out = b"FPECKPT\0".to_vec();
+    out.extend_from_slice(&version.to_le_bytes());
+    out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+    if version == 1 {
+        let fnv = payload.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+        out.extend_from_slice(&fnv.to_le_bytes());
+    } else {
+        out.extend_from_slice(&Sha256::digest(payload));
+    }
     out.extend_from_slice(payload);
     out
+}
+
+fn as_version_1(ck: &Checkpoint) -> Vec<u8> {
+    legacy_file(1, &legacy_payload(&ck.to_bytes(), ck))
+}
+
+fn as_version_2(ck: &Checkpoint) -> Vec<u8> {
+    legacy_file(2, &legacy_payload(&ck.to_bytes(), ck))
 }
 
 fn sample() -> Checkpoint {
@@ -53,7 +78,7 @@ fn the_header_holds_the_full_sha256_of_the_payload() {
     let bytes = sample().to_bytes();
     assert_eq!(&bytes[..8], b"FPECKPT\0");
     assert_eq!(bytes[8..12], FORMAT_VERSION.to_le_bytes());
-    assert_eq!(FORMAT_VERSION, 2);
+    assert_eq!(FORMAT_VERSION, 3);
     let len = u64::from_le_bytes(bytes[12..20].try_into().unwrap());
     assert_eq!(len as usize, bytes.len() - HEADER_LEN);
     let digest: [u8; 32] = Sha256::digest(&bytes[HEADER_LEN..]).into();
@@ -63,7 +88,11 @@ fn the_header_holds_the_full_sha256_of_the_payload() {
 #[test]
 fn truncated_at_every_length_is_an_error() {
     let bytes = sample().to_bytes();
-    for b in [bytes.clone(), as_version_1(&bytes)] {
+    for b in [
+        bytes.clone(),
+        as_version_1(&sample()),
+        as_version_2(&sample()),
+    ] {
         for len in 0..b.len() {
             let e = parse(&b[..len]);
             match e {
@@ -111,7 +140,7 @@ fn every_single_bit_flip_in_the_checksum_is_caught() {
 #[test]
 fn version_1_files_still_read_and_their_corruption_is_caught() {
     let ck = sample();
-    let v1 = as_version_1(&ck.to_bytes());
+    let v1 = as_version_1(&ck);
     assert_eq!(
         Checkpoint::from_bytes(&v1, Path::new("old.ckpt")).unwrap(),
         ck
@@ -125,6 +154,29 @@ fn version_1_files_still_read_and_their_corruption_is_caught() {
             "flip at {pos}: {e}"
         );
     }
+}
+
+#[test]
+fn version_2_files_read_as_networks_without_a_backbone() {
+    let ck = sample();
+    let v2 = as_version_2(&ck);
+    assert_eq!(
+        Checkpoint::from_bytes(&v2, Path::new("v2.ckpt")).unwrap(),
+        ck
+    );
+    // A file the previous release wrote (`fpe run --seeds 0 --epochs 2,2 --arms dense,random`,
+    // commit a2652e5): the E1 model 64 → 16 → 1 after a random expansion, with Adam's state.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/v2_random_64x16x1.ckpt");
+    let bytes = std::fs::read(&path).unwrap();
+    assert_eq!(bytes[8..12], 2u32.to_le_bytes());
+    let old = Checkpoint::load(&path).unwrap();
+    assert_eq!(old.mlp.widths(), vec![64, 16, 1]);
+    assert!(old.mlp.backbone().is_none());
+    assert_eq!(old.meta["arm"], "random");
+    assert!(old.optimizer().unwrap().is_some());
+    // Written again, it is a version 3 file with the same content.
+    let again = Checkpoint::from_bytes(&old.to_bytes(), &path).unwrap();
+    assert_eq!(again, old);
 }
 
 #[test]
@@ -142,7 +194,7 @@ fn other_version_and_foreign_files_are_distinct_errors() {
         assert!(
             msg.contains("x.ckpt")
                 && msg.contains(&format!("version {version}"))
-                && msg.contains("versions 1 to 2"),
+                && msg.contains("versions 1 to 3"),
             "{msg}"
         );
     }
@@ -188,7 +240,12 @@ fn a_valid_checksum_over_an_inconsistent_model_is_rejected() {
     }
     let sum: [u8; 32] = Sha256::digest(&bytes[HEADER_LEN..]).into();
     bytes[20..HEADER_LEN].copy_from_slice(&sum);
-    for b in [bytes.clone(), as_version_1(&bytes)] {
+    let legacy = legacy_payload(&bytes, &ck);
+    for b in [
+        bytes.clone(),
+        legacy_file(1, &legacy),
+        legacy_file(2, &legacy),
+    ] {
         let e = parse(&b);
         assert!(matches!(e, Error::CheckpointPayload { .. }), "{e}");
         assert!(e.to_string().contains("inactive weight"), "{e}");

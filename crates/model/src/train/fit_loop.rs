@@ -79,7 +79,9 @@ pub(super) fn fit_models<R: Rng + ?Sized, H: TrainHooks + ?Sized>(
         let mut schedule = Schedule::new(x.nrows(), batch_size, epochs);
         let steps_in_fit = schedule.steps_in_fit();
         let mut batch = BatchBuf::new(batch_size, x.ncols(), y);
-        let mut x_fm = vec![0.0f32; batch_size * x.ncols()];
+        // A network with a backbone never reads the batch's transposes (its head reads features).
+        let need_fm = trainers.iter().any(|t| t.mlp.backbone().is_none());
+        let mut x_fm = vec![0.0f32; if need_fm { batch_size * x.ncols() } else { 0 }];
         let mut step_in_fit = 0u64;
         let mut loss_sums = vec![0.0f64; trainers.len()];
         for e in 0..epochs {
@@ -88,7 +90,9 @@ pub(super) fn fit_models<R: Rng + ?Sized, H: TrainHooks + ?Sized>(
             for idx in schedule.batches() {
                 batch.gather(x, y, idx);
                 let (bx, by) = batch.view(idx.len());
-                transpose_chunks(bx, &mut x_fm);
+                if need_fm {
+                    transpose_chunks(bx, &mut x_fm);
+                }
                 for (((t, h), fail), sum) in trainers
                     .iter_mut()
                     .zip(hooks.iter_mut())
@@ -107,7 +111,7 @@ pub(super) fn fit_models<R: Rng + ?Sized, H: TrainHooks + ?Sized>(
                         y: by,
                     };
                     let want_loss = t.wants_loss(e, epochs);
-                    match t.step_on(&ctx, Some(&x_fm), want_loss, &mut **h) {
+                    match t.step_on(&ctx, need_fm.then_some(&x_fm[..]), want_loss, &mut **h) {
                         Ok(loss) => *sum += loss,
                         Err(err) => *fail = Some(err),
                     }

@@ -315,7 +315,7 @@ impl Trainer {
     }
 
     fn check_finite(&self) -> Result<()> {
-        for (l, layer) in self.mlp.layers().iter().enumerate() {
+        for (l, layer) in self.mlp.trainable().enumerate() {
             let what = if !layer.weight().iter().all(|v| v.is_finite()) {
                 "weight"
             } else if !layer.bias().iter().all(|v| v.is_finite()) {

@@ -58,6 +58,9 @@ impl GpuTrainer {
         opt: &Optimizer,
         policy: KernelPolicy,
     ) -> Result<Self, GpuError> {
+        if mlp.backbone().is_some() {
+            return Err(crate::device::unsupported(&mlp));
+        }
         let config = *opt.config();
         opt.state().check(&mlp, config.n_slots())?;
         let max_dim = ctx.inner.limits.max_compute_workgroups_per_dimension as usize;
