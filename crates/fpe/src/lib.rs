@@ -17,6 +17,9 @@
 //!   expanded layer); [`apply()`] executes it and returns the [`Expanded`] model with an
 //!   [`ExpansionReport`]; [`expand`] does both. [`plan_layer`] and [`LayerView`] expose one
 //!   strategy on one layer; [`prune_to_budget`] the budget pruning.
+//! - [`expand_channels`]: the same expansion on a convolution's output channels (or a linear
+//!   backbone stage's outputs) of a network with a backbone, the consumer's column groups
+//!   copied to the children.
 //! - Baselines and controls: [`wide_dense`], [`wide_sparse_scratch`], [`DropConnect`].
 //! - Dynamic sparsity after expansion: [`DynamicSparsity`] (`set`, `rigl`; [`DynamicConfig`]), a
 //!   [`fpe_model::TrainHooks`] for [`fpe_model::Trainer::fit`].
@@ -54,6 +57,7 @@
 
 mod apply;
 mod baselines;
+mod channels;
 mod config;
 mod dropconnect;
 mod dynamic;
@@ -65,6 +69,7 @@ mod structure;
 
 pub use apply::{Expanded, ExpansionReport, apply, expand};
 pub use baselines::{balanced_sparse_mask, wide_dense, wide_sparse_scratch};
+pub use channels::expand_channels;
 pub use config::{
     BiasPolicy, ExpansionConfig, OptimizerStatePolicy, OutgoingPolicy, PrunePolicy, StrategyKind,
 };

@@ -126,7 +126,9 @@ pub(crate) fn expand_structure(
     let mut layers = mlp.layers().to_vec();
     layers[l] = Layer::new(w_in, b_in, mask_in)?;
     layers[l + 1] = Layer::new(w_out, out.bias().to_owned(), mask_out)?;
-    let new = Mlp::from_layers(layers)?;
+    // `set_layers` keeps a backbone in front of the head.
+    let mut new = mlp.clone();
+    new.set_layers(layers)?;
 
     let state = carry.map(|(ocfg, s)| {
         let mut s = s.clone();
