@@ -4,6 +4,8 @@
 # `fpe report` (plotters links fontconfig/freetype at build time and needs a font at run time), the
 # `just` command runner, numpy/h5py for the Python interop tests, and the Vulkan loader with Mesa's
 # CPU Vulkan driver lavapipe, on which the optional GPU backend's tests run without a GPU.
+# Raw Fashion-MNIST (Debian's dataset-fashion-mnist: the original gzipped IDX files, 31 MB, in
+# /usr/share/datasets/fashion-mnist/) for the images task (data/README.md says why apt).
 # For the Python bindings (crates/python): Debian's python3 with numpy, pytest, venv and the CPU
 # PyTorch 1.13 from apt (PyPI's torch wheel is 3 GB), and a venv of it that sees those packages
 # (crates/python/target/venv) with maturin from PyPI; crates/python/tests/run.sh uses it.
@@ -22,6 +24,13 @@ if ! compgen -G '/usr/share/vulkan/icd.d/lvp_icd*.json' >/dev/null \
     || ! compgen -G '/usr/lib/*/libvulkan.so.1' >/dev/null; then
     need_apt+=(mesa-vulkan-drivers libvulkan1)
 fi
+# Raw Fashion-MNIST images for `kind = "images"` tasks (data/experiments/e8_fashion_mnist_raw.toml).
+for f in train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte; do
+    if [[ ! -f /usr/share/datasets/fashion-mnist/$f.gz ]]; then
+        need_apt+=(dataset-fashion-mnist)
+        break
+    fi
+done
 # The Python bindings' tests run on Debian's python3, for which apt has a CPU PyTorch.
 if ! { /usr/bin/python3 -c "import numpy, pytest, torch" && dpkg -s python3-venv; } >/dev/null 2>&1; then
     need_apt+=(python3 python3-numpy python3-pytest python3-torch python3-venv)

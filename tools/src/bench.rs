@@ -55,8 +55,9 @@ pub(crate) struct BenchOptions {
     #[arg(long, default_value = "auto")]
     pub(crate) kernel: String,
     /// Measure the paper's training runs end to end instead of single steps: e1 (64→8→1,
-    /// α = 2, dense/random/clause) and/or e8 (384→16→40, α = 4, dense/random/feature), each
-    /// arm alone and as a population of `--seeds` seeds × 3 arms, in µs per model-step.
+    /// α = 2, dense/random/clause), e8 (384→16→40, α = 4, dense/random/feature) and/or e11
+    /// (the E11 CNN on raw Fashion-MNIST, α = 2, dense/random/channel_random), each arm alone
+    /// and as a population of `--seeds` seeds × 3 arms, in µs per model-step.
     #[arg(long, value_delimiter = ',')]
     pub(crate) workload: Vec<String>,
     /// Seeds of the population measurement of `--workload`.

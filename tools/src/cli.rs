@@ -41,12 +41,15 @@ pub(crate) enum Command {
     ///
     /// Without a config file, the flags describe the run (defaults: the E1 Boolean setting,
     /// m = 8 clauses, h = 8 neurons, α = 2, arms dense,random,clause, seed 0; with
-    /// `--task embeddings`: the shipped 40-class WordNet set, rows as stored, 25 + 25 epochs).
+    /// `--task embeddings`: the shipped 40-class WordNet set, rows as stored, 25 + 25 epochs; with
+    /// `--task images`: raw Fashion-MNIST from /usr/share/datasets/fashion-mnist, the first
+    /// 10,000 training images, 10 + 10 epochs).
     ///
     /// Examples:
     ///   fpe run data/experiments/e1_headline.toml --seeds 0-19 --epochs 200,200
     ///   fpe run --clauses 16 --neurons 8 --alpha 4 --arms dense,random,clause
     ///   fpe run --task embeddings --data my_clip.h5 --neurons 32 --alpha 4 --arms dense,random,feature
+    ///   fpe run --task images --neurons 16 --alpha 4 --seeds 0-2
     #[command(verbatim_doc_comment)]
     Run {
         /// Experiment config (TOML); omitted = flags only.

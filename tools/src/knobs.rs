@@ -12,10 +12,11 @@ use crate::progress;
 /// Flags that override config fields.
 #[derive(Args, Clone, Debug, Default)]
 pub(crate) struct Knobs {
-    /// Task kind: boolean or embeddings.
+    /// Task kind: boolean, embeddings or images.
     #[arg(long)]
     task: Option<String>,
-    /// HDF5 embeddings file (implies --task embeddings).
+    /// HDF5 embeddings file (implies --task embeddings); with --task images, the directory of
+    /// the IDX files (default /usr/share/datasets/fashion-mnist).
     #[arg(long)]
     data: Option<PathBuf>,
     /// Number of clauses m (Boolean task).
@@ -53,8 +54,8 @@ impl Knobs {
             .clone()
             .or_else(|| self.data.as_ref().map(|_| "embeddings".to_string()));
         if let Some(kind) = &task {
-            if kind != "boolean" && kind != "embeddings" {
-                bail!("--task {kind}: allowed values are boolean, embeddings");
+            if !["boolean", "embeddings", "images"].contains(&kind.as_str()) {
+                bail!("--task {kind}: allowed values are boolean, embeddings, images");
             }
         }
         if let Some(d) = &self.data {
@@ -119,6 +120,20 @@ hidden = [8]
 [train]
 warmup_epochs = 25
 after_epochs = 25
+"#
+    } else if task == Some("images") {
+        r#"
+name = "run"
+seeds = [0]
+arms = ["dense", "random", "feature"]
+[task]
+kind = "images"
+max_train = 10000
+[model]
+hidden = [8]
+[train]
+warmup_epochs = 10
+after_epochs = 10
 "#
     } else {
         r#"

@@ -18,6 +18,7 @@
 //! |---|---|---|---|---|---|
 //! | `e1` | Boolean, m = 8 clauses, 4,096 training samples | 64 → 8 → 1 | 2 | dense, random, clause | 100, 100 |
 //! | `e8` | WordNet supersense-40 (shipped), 384-d | 384 → 16 → 40 | 4 | dense, random, feature | 5, 5 |
+//! | `e11` | raw Fashion-MNIST, first 2,048 training images | E11 CNN: conv3×3(1→16) ReLU pool2 → conv3×3(16→32) ReLU pool2 → linear(1,568→256) ReLU → 8 → 10 | 2 | dense, random, channel_random | 2, 2 |
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -91,7 +92,30 @@ after_epochs = 5
 alpha = 4
 "#
         }
-        other => bail!("--workload {other}: known workloads are e1 and e8"),
+        "e11" => {
+            r#"
+name = "bench_e11"
+seeds = [0]
+arms = ["dense", "random", "channel_random"]
+[task]
+kind = "images"
+max_train = 2048
+max_test = 1024
+[model]
+hidden = [8]
+backbone = ["conv 16 3x3 pad 1", "relu", "maxpool2", "conv 32 3x3 pad 1", "relu", "maxpool2",
+            "flatten", "linear 256", "relu"]
+channel_layer = 1
+[train]
+warmup_epochs = 2
+after_epochs = 2
+[expansion]
+alpha = 2
+[metrics]
+enabled = false
+"#
+        }
+        other => bail!("--workload {other}: known workloads are e1, e8 and e11"),
     })
 }
 

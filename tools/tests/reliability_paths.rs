@@ -478,6 +478,7 @@ fn data_info_warns_about_classes_only_in_the_test_split() {
         test: split(vec![0, 2, 1, 2]),
         class_names: vec!["a".into(), "b".into(), "c".into()],
         clauses: None,
+        image_shape: None,
         provenance: Default::default(),
     };
     let path = dir.path().join("t.h5");

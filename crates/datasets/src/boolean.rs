@@ -226,6 +226,7 @@ impl BooleanCodeConfig {
             test,
             class_names,
             clauses: Some(structure),
+            image_shape: None,
             provenance,
         })
     }

@@ -1,8 +1,8 @@
-//! The one dataset type shared by Boolean-code tasks and embedding datasets.
+//! The one dataset type shared by Boolean-code tasks, embedding datasets and image datasets.
 
 use std::collections::BTreeMap;
 
-use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayView4, Axis, ShapeError};
 use serde::{Deserialize, Serialize};
 
 use crate::clauses::ClauseStructure;
@@ -115,6 +115,44 @@ impl Split {
     }
 }
 
+/// The shape `(C, H, W)` of one image of an image dataset, whose feature rows are the images
+/// flattened in `C, H, W` order (row-major): reshaping `x: [N, C·H·W]` to `[N, C, H, W]` (NCHW)
+/// gives the images back without copying.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ImageShape {
+    /// Channels `C` (1 for greyscale).
+    pub channels: usize,
+    /// Height `H` in pixels.
+    pub height: usize,
+    /// Width `W` in pixels.
+    pub width: usize,
+}
+
+impl ImageShape {
+    /// Values per image, `C·H·W`: the width of the feature rows.
+    pub fn len(&self) -> usize {
+        self.channels * self.height * self.width
+    }
+
+    /// True when an image has no values.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The rows of `x` as images, without copying.
+    ///
+    /// # Shapes
+    /// `x`: `[N, C·H·W]`, standard (row-major) layout → `[N, C, H, W]`.
+    ///
+    /// # Errors
+    /// A [`ShapeError`] when `x` has another width or is not in standard layout (a batch made
+    /// by [`Split::select`] or `select(Axis(0), …)` is).
+    pub fn view<'a>(&self, x: ArrayView2<'a, f32>) -> Result<ArrayView4<'a, f32>, ShapeError> {
+        let n = x.nrows();
+        x.into_shape_with_order((n, self.channels, self.height, self.width))
+    }
+}
+
 /// Free-form facts about where a dataset came from (file, generator, seed, attributes).
 pub type Provenance = BTreeMap<String, String>;
 
@@ -129,8 +167,11 @@ pub struct Dataset {
     pub test: Split,
     /// Names of the classes or output bits, one per output (may be empty when unknown).
     pub class_names: Vec<String>,
-    /// Clause structure of a Boolean-code task; `None` for embedding datasets.
+    /// Clause structure of a Boolean-code task; `None` for embedding and image datasets.
     pub clauses: Option<ClauseStructure>,
+    /// Shape of one image of an image dataset (its rows are the flattened images, see
+    /// [`ImageShape`]); `None` for other datasets.
+    pub image_shape: Option<ImageShape>,
     /// Where the data came from and how it was processed.
     pub provenance: Provenance,
 }
@@ -157,6 +198,18 @@ impl Dataset {
     pub fn n_outputs(&self) -> usize {
         self.train.y.n_outputs()
     }
+
+    /// The training images `[N, C, H, W]` (a view of `train.x`); `None` unless this is an image
+    /// dataset whose rows have the image's width.
+    pub fn train_images(&self) -> Option<ArrayView4<'_, f32>> {
+        self.image_shape?.view(self.train.x.view()).ok()
+    }
+
+    /// The test images `[N, C, H, W]` (a view of `test.x`); `None` as for
+    /// [`Dataset::train_images`].
+    pub fn test_images(&self) -> Option<ArrayView4<'_, f32>> {
+        self.image_shape?.view(self.test.x.view()).ok()
+    }
 }
 
 /// Summary of a dataset for logs and run directories.
@@ -172,6 +225,9 @@ pub struct DatasetSummary {
     pub n_train: usize,
     /// Test samples.
     pub n_test: usize,
+    /// Shape of one image, for image datasets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_shape: Option<ImageShape>,
     /// Provenance facts.
     pub provenance: Provenance,
 }
@@ -184,6 +240,7 @@ impl From<&Dataset> for DatasetSummary {
             n_outputs: d.n_outputs(),
             n_train: d.train.len(),
             n_test: d.test.len(),
+            image_shape: d.image_shape,
             provenance: d.provenance.clone(),
         }
     }

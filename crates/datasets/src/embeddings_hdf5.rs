@@ -195,6 +195,7 @@ impl EmbeddingConfig {
             test,
             class_names,
             clauses,
+            image_shape: None,
             provenance,
         })
     }

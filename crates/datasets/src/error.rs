@@ -122,6 +122,34 @@ pub enum Error {
         /// Where the limit comes from, e.g. `MemAvailable in /proc/meminfo`.
         limit_source: &'static str,
     },
+    /// The path exists but is not a regular file; it is refused without being read (a FIFO or
+    /// device could block or never end).
+    #[error("{}: is a {kind}, not a regular file: only regular files are read", path.display())]
+    NotRegularFile {
+        /// The path.
+        path: PathBuf,
+        /// What it is instead (`directory`, `FIFO`, `character device`, …).
+        kind: &'static str,
+    },
+    /// A file could not be opened or read (including a corrupt gzip stream).
+    #[error("{}: cannot read: {cause}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The system's (or the decompressor's) error.
+        #[source]
+        cause: std::io::Error,
+    },
+    /// An IDX file (the MNIST format) is malformed or holds something this crate does not read.
+    #[error("{}: IDX {field}: {message}", path.display())]
+    BadIdx {
+        /// The file.
+        path: PathBuf,
+        /// The part at fault: `magic`, `type`, `dims`, `size`, `payload`, `count`, `label`.
+        field: &'static str,
+        /// What is wrong, with the value found and the value expected.
+        message: String,
+    },
     /// Writing a dataset failed.
     #[error("{}: cannot write: {message}", path.display())]
     Write {

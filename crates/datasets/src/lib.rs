@@ -15,6 +15,11 @@
 //!   [`Dataset`] in the same layout. Only the rows kept are read; a read larger than the memory
 //!   available is refused before allocating ([`Error::TooLarge`]), and so is data stored outside
 //!   the opened file, which its hash would not cover ([`Error::StoredElsewhere`]).
+//! - **Image datasets** ([`ImageConfig`], [`load_images`]): raw images from IDX files (the
+//!   MNIST format, plain or gzipped; [`read_idx`]), by default Fashion-MNIST as Debian's
+//!   `dataset-fashion-mnist` installs it ([`DEFAULT_IMAGE_DIR`]). Rows are the flattened images
+//!   (pixel / 255), [`Dataset::image_shape`] records `(C, H, W)`, and
+//!   [`Dataset::train_images`] views the rows as `[N, C, H, W]`.
 //!
 //! Randomness: one seed, one independent ChaCha stream per purpose ([`rng_for`], [`Stream`]).
 //! Mini-batches: [`EpochOrder`]. Errors: [`Error`], which names the field, file or dataset at
@@ -69,6 +74,8 @@ mod hdf5_labels;
 #[cfg(feature = "hdf5")]
 mod hdf5_read;
 mod hdf5_write;
+mod idx;
+mod images;
 mod memory;
 mod preprocess;
 mod seeds;
@@ -76,9 +83,11 @@ mod seeds;
 pub use batches::EpochOrder;
 pub use boolean::{BooleanCodeConfig, OutputKind, Sampling};
 pub use clauses::{Clause, ClauseStructure, Encoding, Literal, clause_string};
-pub use dataset::{Dataset, DatasetSummary, Provenance, Split, Targets};
+pub use dataset::{Dataset, DatasetSummary, ImageShape, Provenance, Split, Targets};
 pub use embeddings::{ClassRef, EmbeddingConfig, MAX_CLASSES, load_embeddings};
 pub use error::{Error, Result};
 pub use hdf5_write::{FloatStorage, write_hdf5};
+pub use idx::{IdxArray, read_idx};
+pub use images::{DEFAULT_IMAGE_DIR, FASHION_MNIST_CLASSES, IDX_FILES, ImageConfig, load_images};
 pub use preprocess::{column_stats, l2_normalize_rows, standardize};
 pub use seeds::{Stream, rng_for};

@@ -1,10 +1,10 @@
 //! How much memory a load may allocate, checked before anything is allocated.
 //!
 //! A file can declare any shape: a few kilobytes of HDF5 metadata may describe a chunked,
-//! never-written `[1_000_000_000, 8]` dataset, which reads as 32 GB of fill values. The loader
-//! therefore sizes every read from the declared shape first ([`read_bytes`], overflow-checked)
-//! and reserves it from a [`MemoryBudget`], which refuses with [`Error::TooLarge`] instead of
-//! letting the allocation abort the process.
+//! never-written `[1_000_000_000, 8]` dataset, which reads as 32 GB of fill values, and a 16-byte
+//! IDX header may claim 2^32 images. The loaders therefore size every read from the declared
+//! shape first ([`read_bytes`], overflow-checked) and reserve it from a [`MemoryBudget`], which
+//! refuses with [`Error::TooLarge`] instead of letting the allocation abort the process.
 //!
 //! The budget is the memory available when the load starts: the smaller of `MemAvailable` in
 //! `/proc/meminfo` and the cgroup's headroom (`memory.max` less `memory.current` under
@@ -13,31 +13,25 @@
 //! read it is [`UNKNOWN_MEMORY_CAP`] (64 GiB). A load's reads are reserved from it one after the
 //! other (labels, then features); the blocks read on the way (about 8 MiB) are not counted.
 
-#[cfg(feature = "hdf5")]
 use std::path::Path;
 
-#[cfg(feature = "hdf5")]
 use crate::error::{Error, Result};
 
 /// Bytes a load may allocate when the available memory cannot be read (64 GiB).
-#[cfg(feature = "hdf5")]
 pub(crate) const UNKNOWN_MEMORY_CAP: u64 = 64 << 30;
 
 /// Bytes of `rows × cols` elements of `size` bytes each; `None` on overflow.
-#[cfg(feature = "hdf5")]
 pub(crate) fn read_bytes(rows: usize, cols: usize, size: usize) -> Option<u64> {
     let n = (rows as u64).checked_mul(cols as u64)?;
     n.checked_mul(size as u64)
 }
 
 /// Memory a load may still allocate.
-#[cfg(feature = "hdf5")]
 pub(crate) struct MemoryBudget {
     left: u64,
     source: &'static str,
 }
 
-#[cfg(feature = "hdf5")]
 impl MemoryBudget {
     /// The memory available now (see the module docs).
     pub(crate) fn available() -> Self {
@@ -109,7 +103,6 @@ impl MemoryBudget {
 }
 
 /// One planned read, for [`MemoryBudget::check`] and its error message.
-#[cfg(feature = "hdf5")]
 pub(crate) struct Read<'a> {
     /// The HDF5 file.
     pub(crate) file: &'a Path,
@@ -124,7 +117,6 @@ pub(crate) struct Read<'a> {
 }
 
 /// `MemAvailable` from `/proc/meminfo`, in bytes.
-#[cfg(feature = "hdf5")]
 fn mem_available() -> Option<u64> {
     let info = std::fs::read_to_string("/proc/meminfo").ok()?;
     let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
@@ -141,7 +133,6 @@ fn mem_available() -> Option<u64> {
 /// The limit of the cgroup whose files are in `dir`, less its usage without the inactive page
 /// cache (`inactive` in `memory.stat`, which the kernel reclaims before it fails an allocation);
 /// `None` if unlimited (`max`) or unreadable.
-#[cfg(feature = "hdf5")]
 fn cgroup_headroom(dir: &str, limit: &str, usage: &str, inactive: &str) -> Option<u64> {
     let read = |name: &str| std::fs::read_to_string(format!("{dir}{name}")).ok();
     let limit: u64 = read(limit)?.trim().parse().ok()?;
@@ -162,7 +153,6 @@ fn cgroup_headroom(dir: &str, limit: &str, usage: &str, inactive: &str) -> Optio
 
 #[cfg(test)]
 mod tests {
-    #[cfg(feature = "hdf5")]
     use super::*;
 
     #[test]
@@ -175,7 +165,6 @@ mod tests {
         assert_eq!(crate::error::describe_bytes(None), "more than 2^64 bytes");
     }
 
-    #[cfg(feature = "hdf5")]
     #[test]
     fn sizes_overflow_to_none_and_budgets_refuse_them() {
         assert_eq!(read_bytes(1_000_000_000, 8, 4), Some(32_000_000_000));

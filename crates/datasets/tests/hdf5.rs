@@ -39,6 +39,7 @@ fn toy() -> Dataset {
         },
         class_names: vec!["a".into(), "b".into(), "c".into()],
         clauses: None,
+        image_shape: None,
         provenance: Provenance::from([("source".to_string(), "unit test".to_string())]),
     }
 }

@@ -24,7 +24,17 @@ pub enum Arm {
     Set,
     /// `random` expansion, then RigL dynamic sparsity.
     Rigl,
+    /// Channel expansion of backbone layer `model.channel_layer` with a strategy (`random`,
+    /// `contiguous` or `feature`) after the warm-up: `channel_random`, … (beyond the paper).
+    Channel(StrategyKind),
 }
+
+/// The strategies channel expansion takes, with their arm names.
+const CHANNEL: [(&str, StrategyKind); 3] = [
+    ("channel_random", StrategyKind::Random),
+    ("channel_contiguous", StrategyKind::Contiguous),
+    ("channel_feature", StrategyKind::Feature),
+];
 
 const FIXED: [(&str, Arm); 6] = [
     ("dense", Arm::Dense),
@@ -44,6 +54,9 @@ impl Arm {
         if let Some((_, a)) = FIXED.iter().find(|(n, _)| *n == s) {
             return Ok(*a);
         }
+        if let Some((_, k)) = CHANNEL.iter().find(|(n, _)| *n == s) {
+            return Ok(Arm::Channel(*k));
+        }
         match StrategyKind::parse(s) {
             Ok(k) => Ok(Arm::Expand(k)),
             Err(_) => invalid!("unknown arm `{s}`: allowed arms are {}", Arm::allowed()),
@@ -55,6 +68,7 @@ impl Arm {
         let mut names: Vec<&str> = vec!["dense"];
         names.extend(StrategyKind::ALL.iter().map(StrategyKind::name));
         names.extend(FIXED.iter().skip(1).map(|(n, _)| *n));
+        names.extend(CHANNEL.iter().map(|(n, _)| *n));
         names.join(", ")
     }
 
@@ -62,6 +76,11 @@ impl Arm {
     pub fn name(&self) -> &'static str {
         match self {
             Arm::Expand(k) => k.name(),
+            Arm::Channel(k) => CHANNEL
+                .iter()
+                .find(|(_, c)| c == k)
+                .map(|(n, _)| *n)
+                .unwrap_or("?"),
             other => FIXED
                 .iter()
                 .find(|(_, a)| a == other)
@@ -77,7 +96,10 @@ impl Arm {
 
     /// True if the arm's model is an FPE expansion (children of parents).
     pub fn is_expansion(&self) -> bool {
-        matches!(self, Arm::Expand(_) | Arm::Set | Arm::Rigl)
+        matches!(
+            self,
+            Arm::Expand(_) | Arm::Set | Arm::Rigl | Arm::Channel(_)
+        )
     }
 }
 

@@ -6,7 +6,8 @@
 //! seeds = [0, 1, 2, 3, 4]
 //! arms = ["dense", "random", "clause"]
 //! [task]
-//! kind = "boolean"          # or "embeddings" (with `path`, see fpe_datasets::EmbeddingConfig)
+//! kind = "boolean"          # or "embeddings" (with `path`, see fpe_datasets::EmbeddingConfig),
+//!                           # or "images" (IDX files, see fpe_datasets::ImageConfig)
 //! clauses = 8
 //! [model]
 //! hidden = [8]
@@ -31,8 +32,10 @@ pub use crate::names::{FORMULA_STARTS, validate_name};
 pub use crate::paths::{config_dir, resolve_data_path};
 pub use crate::seeds::{MAX_SEEDS, parse_count_or_list, parse_list, to_toml as seeds_to_toml};
 use fpe::{DynamicConfig, ExpansionConfig};
-use fpe_datasets::{BooleanCodeConfig, EmbeddingConfig, Encoding, OutputKind, Sampling};
-use fpe_model::{KernelPolicy, OptimizerConfig};
+use fpe_datasets::{
+    BooleanCodeConfig, EmbeddingConfig, Encoding, ImageConfig, OutputKind, Sampling,
+};
+use fpe_model::{KernelPolicy, OptimizerConfig, Stage};
 use serde::{Deserialize, Serialize};
 
 use crate::arms::Arm;
@@ -98,7 +101,7 @@ pub enum ExperimentKind {
     Collisions,
 }
 
-/// The task: a generated Boolean code or an HDF5 embedding file.
+/// The task: a generated Boolean code, an HDF5 embedding file or a directory of IDX images.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum TaskConfig {
@@ -106,6 +109,8 @@ pub enum TaskConfig {
     Boolean(BooleanTask),
     /// Embedding dataset from HDF5, SPEC §3.
     Embeddings(EmbeddingConfig),
+    /// Raw images from IDX files (Fashion-MNIST by default), one flattened image per row.
+    Images(ImageConfig),
 }
 
 /// Boolean-code task options; `n_vars` defaults to `max(64, clauses·literals)` (SPEC §8 E2).
@@ -166,17 +171,30 @@ impl BooleanTask {
     }
 }
 
-/// Architecture: hidden widths (input and output widths come from the data).
+/// Architecture: hidden widths of the MLP head, and optionally a backbone in front of it (input
+/// and output widths come from the data).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelConfig {
-    /// Hidden widths of the narrow model.
+    /// Hidden widths of the narrow model (the MLP head).
     pub hidden: Vec<usize>,
+    /// Backbone stages (`"conv 16 3x3 pad 1"`, `"relu"`, `"maxpool2"`, `"flatten"`,
+    /// `"linear 256"`), trained jointly with the head; needs an image task. Empty = an MLP.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub backbone: Vec<Stage>,
+    /// Backbone layer (0 = its first convolution or linear stage) whose output channels the
+    /// `channel_*` arms expand.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel_layer: Option<usize>,
 }
 
 impl Default for ModelConfig {
     fn default() -> Self {
-        ModelConfig { hidden: vec![8] }
+        ModelConfig {
+            hidden: vec![8],
+            backbone: Vec::new(),
+            channel_layer: None,
+        }
     }
 }
 
@@ -320,6 +338,7 @@ impl ExperimentConfig {
             match fields.remove("kind").as_ref().and_then(toml::Value::as_str) {
                 Some("boolean") => located::<BooleanTask>(fields, "task.").map(drop)?,
                 Some("embeddings") => located::<EmbeddingConfig>(fields, "task.").map(drop)?,
+                Some("images") => located::<ImageConfig>(fields, "task.").map(drop)?,
                 _ => {}
             }
         }
@@ -328,13 +347,16 @@ impl ExperimentConfig {
         Ok(cfg)
     }
 
-    /// Makes a relative embedding path relative to the config file's directory if it does not
-    /// exist relative to the working directory.
+    /// Makes a relative data path relative to the config file's directory if it does not exist
+    /// relative to the working directory.
     fn resolve_paths(mut self, base: &Path) -> Result<Self> {
-        if let TaskConfig::Embeddings(e) = &mut self.task {
-            if let Some(found) = resolve_data_path(&e.path, base) {
-                e.path = found;
-            }
+        let path = match &mut self.task {
+            TaskConfig::Embeddings(e) => &mut e.path,
+            TaskConfig::Images(i) => &mut i.path,
+            TaskConfig::Boolean(_) => return Ok(self),
+        };
+        if let Some(found) = resolve_data_path(path, base) {
+            *path = found;
         }
         Ok(self)
     }
@@ -403,6 +425,7 @@ impl ExperimentConfig {
         match &self.task {
             TaskConfig::Boolean(b) => b.generator().validate().context("`task`")?,
             TaskConfig::Embeddings(e) => e.validate().context("`task`")?,
+            TaskConfig::Images(i) => i.validate().context("`task`")?,
         }
         for (key, values) in &self.grid {
             if !values.is_array() || values.as_array().is_some_and(Vec::is_empty) {
@@ -440,6 +463,7 @@ impl ExperimentConfig {
             let strategy = match *a {
                 Arm::Expand(kind) => kind,
                 Arm::Set | Arm::Rigl => self.expansion.strategy,
+                Arm::Channel(kind) => kind,
                 Arm::DropConnect if self.expansion.layers.is_empty() => {
                     invalid!(
                         "`expansion.layers` is empty: arm `dropconnect` needs the layer to drop"
@@ -455,7 +479,7 @@ impl ExperimentConfig {
                 invalid!("`expansion`, for arm `{a}`: {e}");
             }
         }
-        Ok(())
+        crate::network::validate_model(self)
     }
 
     /// Settings the grid expands to (the product of its list lengths); `None` on overflow.
@@ -465,10 +489,11 @@ impl ExperimentConfig {
         })
     }
 
-    /// The data file of an embeddings task.
+    /// The data file of an embeddings task, the directory of an images task.
     pub fn data_path(&self) -> Option<PathBuf> {
         match &self.task {
             TaskConfig::Embeddings(e) => Some(e.path.clone()),
+            TaskConfig::Images(i) => Some(i.path.clone()),
             TaskConfig::Boolean(_) => None,
         }
     }

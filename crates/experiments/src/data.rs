@@ -1,15 +1,15 @@
-//! The data a unit trains on: Boolean tasks generated per seed, embedding files loaded once per
-//! distinct loader config and shared between units.
+//! The data a unit trains on: Boolean tasks generated per seed, embedding files and image
+//! directories loaded once per distinct loader config and shared between units.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use crate::error::{Context, Result};
-use fpe_datasets::{Dataset, EmbeddingConfig};
+use fpe_datasets::{Dataset, EmbeddingConfig, ImageConfig};
 
 use crate::config::{ExperimentConfig, TaskConfig};
 
-/// Loads embedding datasets once per distinct loader config.
+/// Loads embedding and image datasets once per distinct loader config.
 #[derive(Default)]
 pub struct DataCache(Mutex<HashMap<String, Arc<Dataset>>>);
 
@@ -28,6 +28,23 @@ impl DataCache {
         Ok(d)
     }
 
+    fn images(&self, i: &ImageConfig) -> Result<Arc<Dataset>> {
+        let key = format!("images:{}", serde_json::to_string(i)?);
+        if let Some(d) = self.0.lock().expect("cache lock").get(&key) {
+            return Ok(d.clone());
+        }
+        let d = Arc::new(i.load().with_context(|| {
+            format!(
+                "loading the IDX images in {} (Debian's dataset-fashion-mnist installs \
+                 Fashion-MNIST in {}; scripts/setup.sh does)",
+                i.path.display(),
+                fpe_datasets::DEFAULT_IMAGE_DIR
+            )
+        })?);
+        self.0.lock().expect("cache lock").insert(key, d.clone());
+        Ok(d)
+    }
+
     /// The dataset of `cfg` for `seed`.
     ///
     /// # Errors
@@ -35,15 +52,23 @@ impl DataCache {
     pub fn get(&self, cfg: &ExperimentConfig, seed: u64) -> Result<Arc<Dataset>> {
         match &cfg.task {
             TaskConfig::Boolean(b) => Ok(Arc::new(b.generator().generate(seed)?)),
-            TaskConfig::Embeddings(e) => {
-                let d = self.embeddings(e)?;
-                // The file's sizes are known only now; refuse before training allocates more.
-                let samples = d.train.x.nrows() + d.test.x.nrows();
-                cfg.check_memory(d.d_in(), d.n_outputs(), samples)
-                    .with_context(|| format!("with {}", e.path.display()))?;
-                Ok(d)
-            }
+            TaskConfig::Embeddings(e) => self.checked(cfg, self.embeddings(e)?, &e.path),
+            TaskConfig::Images(i) => self.checked(cfg, self.images(i)?, &i.path),
         }
+    }
+
+    /// `d`, loaded from `path`, once its sizes pass the memory check of `cfg`: they are known
+    /// only now, and training allocates more.
+    fn checked(
+        &self,
+        cfg: &ExperimentConfig,
+        d: Arc<Dataset>,
+        path: &std::path::Path,
+    ) -> Result<Arc<Dataset>> {
+        let samples = d.train.x.nrows() + d.test.x.nrows();
+        cfg.check_memory(d.d_in(), d.n_outputs(), samples)
+            .with_context(|| format!("with {}", path.display()))?;
+        Ok(d)
     }
 }
 

@@ -2,8 +2,9 @@
 //!
 //! A unit (one setting × one seed) is named by the first 64 bits of a SHA-256 over
 //! - its resolved config (the setting's config with that seed, as JSON),
-//! - the SHA-256 of the content of every data file it reads (an embeddings task's HDF5 file;
-//!   Boolean tasks are generated from the config), and
+//! - the SHA-256 of the content of every data file it reads (an embeddings task's HDF5 file; an
+//!   images task's four IDX files, as one SHA-256 over their names and SHA-256s; Boolean tasks
+//!   are generated from the config), and
 //! - [`RESULTS_SEMANTICS`], a version bumped whenever a change to the code changes results.
 //!
 //! Change any of them and the unit gets a new name, so a resumed sweep reruns it instead of
@@ -18,7 +19,7 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::config::ExperimentConfig;
+use crate::config::{ExperimentConfig, TaskConfig};
 
 /// Version of what a unit's numbers mean. Bump it with any change that alters results for the
 /// same config and data (numerics, statuses, metrics); every unit is then rerun.
@@ -32,7 +33,8 @@ pub const RESULTS_SEMANTICS: u32 = 2;
 pub struct UnitInputs {
     /// SHA-256 (hex) of the resolved config as JSON.
     pub config: String,
-    /// Path and SHA-256 (hex) of the data file, for embeddings tasks.
+    /// Path and SHA-256 (hex) of the data: the file of an embeddings task; the directory of an
+    /// images task with the SHA-256 of one line `NAME SHA256` per IDX file.
     pub data: Option<(String, String)>,
     /// [`RESULTS_SEMANTICS`] when the unit ran.
     pub semantics: u32,
@@ -77,6 +79,29 @@ pub(crate) fn file_digest(path: &Path) -> Option<String> {
     Some(digest)
 }
 
+/// SHA-256 (hex) of the data `cfg` reads: the embeddings file's own; for an images task, the
+/// SHA-256 of one line `NAME SHA256` per IDX file, in train-images, train-labels, test-images,
+/// test-labels order. A file that cannot be read counts as `unreadable` (the unit then fails when
+/// it loads the data, naming the file).
+pub(crate) fn data_digest(cfg: &ExperimentConfig) -> String {
+    let unreadable = || "unreadable".to_string();
+    match &cfg.task {
+        TaskConfig::Images(i) => {
+            let mut h = Sha256::new();
+            for f in i.files() {
+                let name = f.file_name().unwrap_or_default().to_string_lossy();
+                let digest = file_digest(&f).unwrap_or_else(unreadable);
+                h.update(format!("{name} {digest}\n").as_bytes());
+            }
+            hex(&h.finalize())
+        }
+        _ => cfg
+            .data_path()
+            .and_then(|p| file_digest(&p))
+            .unwrap_or_else(unreadable),
+    }
+}
+
 /// The crate version and, when the build saw a git checkout, its commit: `0.1.0+6468a4f…`.
 pub fn code_version() -> String {
     match option_env!("FPE_GIT_COMMIT").filter(|c| !c.is_empty()) {
@@ -88,10 +113,9 @@ pub fn code_version() -> String {
 /// The identity parts of the unit (`cfg` resolved for one setting) with `seed`.
 pub(crate) fn unit_inputs(cfg: &ExperimentConfig, seed: u64) -> UnitInputs {
     let json = serde_json::to_string(&unit_config(cfg, seed)).expect("configs serialise");
-    let data = cfg.data_path().map(|p| {
-        let digest = file_digest(&p).unwrap_or_else(|| "unreadable".into());
-        (p.display().to_string(), digest)
-    });
+    let data = cfg
+        .data_path()
+        .map(|p| (p.display().to_string(), data_digest(cfg)));
     UnitInputs {
         config: hex(&Sha256::digest(json.as_bytes())),
         data,
@@ -210,5 +234,38 @@ mod tests {
                 .contains("semantics 2 → 3")
         );
         assert!(base.changed_from(None).contains("older fpe"));
+    }
+
+    #[test]
+    fn an_images_task_is_identified_by_the_content_of_its_four_idx_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = fpe_datasets::IDX_FILES.map(|n| dir.path().join(format!("{n}.gz")));
+        for (i, f) in files.iter().enumerate() {
+            std::fs::write(f, [i as u8]).unwrap();
+        }
+        let table: toml::Table = format!(
+            "name = \"t\"\nseeds = [0]\n[task]\nkind = \"images\"\npath = {:?}\n",
+            dir.path().display().to_string()
+        )
+        .parse()
+        .unwrap();
+        let cfg = ExperimentConfig::from_table(table).unwrap();
+        let before = unit_inputs(&cfg, 0);
+        let (path, digest) = before.data.clone().unwrap();
+        assert_eq!(path, dir.path().display().to_string());
+        assert_eq!(digest, data_digest(&cfg));
+        assert_eq!(digest.len(), 64);
+        // Other content in the test labels gives another unit name (of another length too: the
+        // digest cache keys on path, size and modification time).
+        std::fs::write(&files[3], [9, 9]).unwrap();
+        let after = unit_inputs(&cfg, 0);
+        assert_ne!(before.hash(), after.hash());
+        assert!(
+            after
+                .changed_from(Some(&before))
+                .contains("changed (sha256")
+        );
+        std::fs::remove_file(&files[0]).unwrap();
+        assert_ne!(unit_inputs(&cfg, 0).hash(), after.hash());
     }
 }

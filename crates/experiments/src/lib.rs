@@ -31,6 +31,7 @@ mod lock;
 mod measure;
 mod memory;
 mod names;
+mod network;
 mod output;
 mod overrides;
 mod paths;

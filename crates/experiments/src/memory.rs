@@ -129,8 +129,8 @@ fn human(bytes: f64) -> String {
 /// The memory checks of a config: where its units run, before they allocate.
 impl ExperimentConfig {
     /// Refuses a Boolean task whose units running at once (`workers` threads) would need more
-    /// memory than `available` (see [`crate::sweep::Experiment::preflight`]); an embeddings task
-    /// is checked when its file is loaded ([`ExperimentConfig::check_memory`]).
+    /// memory than `available` (see [`crate::sweep::Experiment::preflight`]); an embeddings or
+    /// images task is checked when its files are loaded ([`ExperimentConfig::check_memory`]).
     ///
     /// # Errors
     /// As [`ExperimentConfig::check_memory`].

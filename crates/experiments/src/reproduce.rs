@@ -79,7 +79,9 @@ fn write_record(out: &Path, record: &RunRecord) -> Result<()> {
         .with_context(|| format!("writing {}", path.display()))
 }
 
-/// Config files `e*.toml` in `dir`, sorted, filtered by `only` (ids like `E1`, `e5`).
+/// Config files `e*.toml` in `dir`, sorted, filtered by `only`: an experiment id (`E1`, `e5`,
+/// `e8b`) picks every config `ID_*.toml`; a config's full name (`e8_fashion_mnist_raw`) picks
+/// that config alone.
 ///
 /// # Errors
 /// An unreadable directory, or an `only` id that matches no config.
@@ -106,18 +108,26 @@ pub fn select(dir: &Path, only: &[String]) -> Result<Vec<PathBuf>> {
         return Ok(files);
     }
     let mut picked = Vec::new();
+    let stem = |p: &PathBuf| {
+        p.file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
     for id in only {
-        let prefix = format!("{}_", id.to_lowercase());
-        let matched: Vec<&PathBuf> = files
-            .iter()
-            .filter(|p| {
-                p.file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with(&prefix))
-            })
-            .collect();
+        let id = id.to_lowercase();
+        let prefix = format!("{id}_");
+        let exact: Vec<&PathBuf> = files.iter().filter(|p| stem(p) == id).collect();
+        let matched: Vec<&PathBuf> = if exact.is_empty() {
+            files
+                .iter()
+                .filter(|p| stem(p).starts_with(&prefix))
+                .collect()
+        } else {
+            exact
+        };
         if matched.is_empty() {
             invalid!(
-                "--only {id}: no config `{prefix}*.toml` in {}",
+                "--only {id}: no config `{prefix}*.toml` or `{id}.toml` in {}",
                 dir.display()
             );
         }
@@ -179,4 +189,42 @@ pub fn run(data_dir: &Path, sel: &Selection, opts: &RunOptions) -> Result<Vec<Ex
     record.wall_seconds = Some(start.elapsed().as_secs_f64());
     write_record(&opts.out, &record)?;
     Ok(outcomes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_picks_by_experiment_id_or_by_full_config_name() {
+        let dir = tempfile::tempdir().unwrap();
+        for n in [
+            "e8_embeddings",
+            "e8_fashion_mnist",
+            "e8_fashion_mnist_raw",
+            "e8b_classes",
+        ] {
+            std::fs::write(dir.path().join(format!("{n}.toml")), "").unwrap();
+        }
+        let names = |only: &[&str]| -> Vec<String> {
+            let only: Vec<String> = only.iter().map(|s| s.to_string()).collect();
+            select(dir.path(), &only)
+                .unwrap()
+                .iter()
+                .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+                .collect()
+        };
+        assert_eq!(
+            names(&["E8"]),
+            ["e8_embeddings", "e8_fashion_mnist", "e8_fashion_mnist_raw"]
+        );
+        assert_eq!(names(&["e8_fashion_mnist_raw"]), ["e8_fashion_mnist_raw"]);
+        assert_eq!(names(&["E8_Fashion_MNIST"]), ["e8_fashion_mnist"]);
+        assert_eq!(names(&["e8b"]), ["e8b_classes"]);
+        let err = select(dir.path(), &["e9".into()]).unwrap_err();
+        assert!(
+            err.to_string().contains("`e9_*.toml` or `e9.toml`"),
+            "{err}"
+        );
+    }
 }

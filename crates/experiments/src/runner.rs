@@ -21,13 +21,14 @@ use std::time::Instant;
 
 use crate::error::{Context, Error, Result};
 use fpe_datasets::{Dataset, Stream, Targets, rng_for};
-use fpe_model::{Device, Mlp, MlpConfig, Trainer, evaluate};
+use fpe_model::{Device, Mlp, Trainer, evaluate};
 
 use crate::train_arms::{ArmResult, last_loss_only, scratch_arm, targets, warm_start_arms};
 
 use crate::arms::Arm;
 use crate::config::ExperimentConfig;
 use crate::measure::measure;
+use crate::network::NetworkSpec;
 use crate::results::{RunRow, Status};
 
 /// Everything a unit needs besides its config.
@@ -79,15 +80,11 @@ pub fn run_unit(input: &UnitInput<'_>) -> Result<Vec<RunRow>> {
     let kernel = cfg.train.kernel;
     let arms: Vec<Arm> = cfg.arms.clone();
     let (xtr, ytr) = (data.train.x.view(), targets(&data.train.y));
-    let mcfg = MlpConfig {
-        d_in: data.d_in(),
-        hidden: cfg.model.hidden.clone(),
-        d_out: data.n_outputs(),
-    };
+    let net = NetworkSpec::of(cfg, data)?;
     let clauses: Option<Vec<Vec<usize>>> = data.clauses.as_ref().map(|c| c.clause_inputs());
     // Shared warm-up.
     let start = Instant::now();
-    let mlp = mcfg
+    let mlp = net
         .init(&mut rng_for(seed, Stream::Init))
         .context("initialising the model")?;
     let mut batch_rng = rng_for(seed, Stream::Batches);
@@ -132,7 +129,7 @@ pub fn run_unit(input: &UnitInput<'_>) -> Result<Vec<RunRow>> {
         let (outcome, seconds) = match (&warm_result, arm.uses_warmup(), trained[i].take()) {
             (Err(e), true, _) => (Err(Error::Training(format!("warm-up failed: {e}"))), None),
             (_, _, Some((outcome, seconds))) => (outcome, Some(seconds)),
-            _ => (scratch_arm(arm, cfg, &mcfg, seed, data, input.device), None),
+            _ => (scratch_arm(arm, cfg, &net, seed, data, input.device), None),
         };
         let elapsed = seconds.unwrap_or_else(|| t0.elapsed().as_secs_f64())
             + if arm == Arm::Dense { warm_seconds } else { 0.0 };

@@ -16,7 +16,7 @@ use fpe::{
 };
 use fpe_datasets::{Dataset, Stream, Targets, rng_for};
 use fpe_model::{
-    Device, EpochLoss, EpochReport, MlpConfig, NoHooks, Optimizer, TargetsRef, TrainHooks, Trainer,
+    Device, EpochLoss, EpochReport, NoHooks, Optimizer, TargetsRef, TrainHooks, Trainer,
     fit_lockstep_with,
 };
 use rand_chacha::ChaCha8Rng;
@@ -24,6 +24,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::arms::Arm;
 use crate::config::ExperimentConfig;
 use crate::error::{Context, Error, Result};
+use crate::network::NetworkSpec;
 
 /// The targets of a split as the trainer reads them.
 pub(crate) fn targets(t: &Targets) -> TargetsRef<'_> {
@@ -126,6 +127,11 @@ fn build(
             let t = expanded(cfg, warm, cfg.expansion.strategy, clauses, seed)?;
             (t, ArmHooks::Dynamic(Box::new(hook)), alpha)
         }
+        Arm::Channel(kind) => (
+            channel_expanded(cfg, warm, kind, seed)?,
+            ArmHooks::None(NoHooks),
+            alpha,
+        ),
         Arm::WideDense | Arm::WideSparseScratch => {
             return Err(Error::Training(format!(
                 "arm `{}` starts from initialisation, not from the warm-up",
@@ -230,24 +236,14 @@ pub(crate) fn warm_start_arms(
 pub(crate) fn scratch_arm(
     arm: Arm,
     cfg: &ExperimentConfig,
-    mcfg: &MlpConfig,
+    net: &NetworkSpec,
     seed: u64,
     data: &Dataset,
     device: Device,
 ) -> Result<ArmResult> {
     let (warm_epochs, after_epochs) = cfg.train.schedule();
     let alpha = cfg.expansion.alpha;
-    let mut init = rng_for(seed, Stream::Init);
-    let mlp = match arm {
-        Arm::WideDense => fpe::wide_dense(mcfg, alpha, &mut init)?,
-        Arm::WideSparseScratch => fpe::wide_sparse_scratch(mcfg, alpha, &mut init)?,
-        other => {
-            return Err(Error::Training(format!(
-                "arm `{}` starts from the warm-up, not from initialisation",
-                other.name()
-            )));
-        }
-    };
+    let mlp = net.init_wide(arm, alpha, &mut rng_for(seed, Stream::Init))?;
     let mut t = last_loss_only(Trainer::new(mlp, cfg.train.optimizer, cfg.train.kernel)?);
     let mut rng = rng_for(seed, Stream::Batches);
     let (x, y) = (data.train.x.view(), targets(&data.train.y));
@@ -266,6 +262,34 @@ pub(crate) fn scratch_arm(
         loss: reports.last().map_or(f64::NAN, |r| r.train_loss),
         device,
     })
+}
+
+/// The warm-up model with backbone layer `model.channel_layer`'s output channels expanded with
+/// `kind`, and a fresh optimiser.
+fn channel_expanded(
+    cfg: &ExperimentConfig,
+    warm: &Trainer,
+    kind: StrategyKind,
+    seed: u64,
+) -> Result<Trainer> {
+    let layer = cfg.model.channel_layer.ok_or_else(|| {
+        Error::Invalid("channel arms need `model.channel_layer` (the backbone layer)".into())
+    })?;
+    let ecfg = ExpansionConfig {
+        strategy: kind,
+        ..cfg.expansion.clone()
+    };
+    let (mlp, _) =
+        fpe::expand_channels(warm.mlp(), layer, &ecfg, &mut rng_for(seed, Stream::Split))
+            .with_context(|| format!("expanding channels with strategy `{}`", kind.name()))?;
+    let opt = Optimizer::new(cfg.train.optimizer, &mlp)?;
+    Ok(last_loss_only(Trainer::from_parts(
+        mlp,
+        opt,
+        warm.epoch(),
+        warm.step(),
+        cfg.train.kernel,
+    )?))
 }
 
 /// The warm-up model expanded with `kind`, with a fresh or carried optimiser.

@@ -44,3 +44,21 @@ fn the_shipped_embedding_configs_find_their_data_from_another_directory() {
         }
     }
 }
+
+#[test]
+fn the_raw_image_config_reads_the_apt_directory_and_caps_its_rows() {
+    let experiments = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/experiments");
+    let path = experiments.join("e8_fashion_mnist_raw.toml");
+    for (quick, cap, settings) in [(false, 10_000, 10), (true, 2_000, 6)] {
+        let exp = Experiment::load(&path, quick, &toml::Table::new()).unwrap();
+        assert_eq!(exp.settings.len(), settings);
+        for setting in &exp.settings {
+            let TaskConfig::Images(i) = &setting.cfg.task else {
+                panic!("not an images task");
+            };
+            assert_eq!(i.path, Path::new(fpe_datasets::DEFAULT_IMAGE_DIR));
+            assert_eq!(i.max_train, Some(cap));
+            assert!(!i.standardize);
+        }
+    }
+}

@@ -222,7 +222,7 @@ pub(crate) fn render(inp: &Inputs<'_>) -> String {
         } else {
             used.iter()
                 .map(
-                    |n| match inp.exps.iter().find(|e| e.name == *n && e.is_embeddings()) {
+                    |n| match inp.exps.iter().find(|e| e.name == *n && e.has_data_file()) {
                         Some(e) => format!("{n} ({})", e.data_label()),
                         None => n.clone(),
                     },
@@ -255,8 +255,10 @@ pub(crate) fn render(inp: &Inputs<'_>) -> String {
     }
     for e in inp.exps {
         let _ = writeln!(o, "### {}\n", heading(e));
-        if e.is_embeddings() {
+        if e.has_data_file() {
             let _ = writeln!(o, "> **Data:** {} (`{}`).\n", e.data_label(), e.data_path);
+        }
+        if e.is_embeddings() {
             o.push_str(&substitution_note());
             o.push('\n');
         }

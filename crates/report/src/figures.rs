@@ -107,7 +107,7 @@ pub(crate) fn experiment_figures(exp: &ExperimentData) -> Result<Vec<Figure>> {
     let mut figs = Vec::new();
     let plots = exp.dir.join("plots");
     let rel = |stem: &str| format!("{}/plots/{stem}.png", exp.name);
-    let tag = if exp.is_embeddings() {
+    let tag = if exp.has_data_file() {
         format!(" ({})", exp.data_label())
     } else {
         String::new()

@@ -41,9 +41,10 @@ pub(crate) struct ExperimentData {
     pub dir: PathBuf,
     /// `title` of the resolved config, if any.
     pub title: String,
-    /// `task.kind` of the resolved config (`boolean`, `embeddings`), if known.
+    /// `task.kind` of the resolved config (`boolean`, `embeddings`, `images`), if known.
     pub task_kind: String,
-    /// `task.path` of an embeddings config (the data file), if known.
+    /// `task.path` of an embeddings config (the data file) or an images config (the directory
+    /// of IDX files), if known.
     pub data_path: String,
     /// Rows of every unit, sorted by setting, seed, arm order.
     pub rows: Vec<RunRow>,
@@ -78,13 +79,26 @@ impl ExperimentData {
         self.task_kind == "embeddings"
     }
 
-    /// What the embeddings are, in a few words, for titles and captions: the two shipped sets
-    /// by name (neither is CLIP), any other file by its name.
+    /// True for tasks read from data files (embeddings, raw images), whose data is named in
+    /// titles and captions ([`ExperimentData::data_label`]).
+    pub(crate) fn has_data_file(&self) -> bool {
+        self.is_embeddings() || self.task_kind == "images"
+    }
+
+    /// What the data is, in a few words, for titles and captions: the two shipped embedding sets
+    /// by name (neither is CLIP), raw Fashion-MNIST images by name, any other file by its name.
     pub(crate) fn data_label(&self) -> String {
         let file = std::path::Path::new(&self.data_path)
             .file_name()
             .map(|f| f.to_string_lossy().into_owned())
             .unwrap_or_default();
+        if self.task_kind == "images" {
+            return if file.to_lowercase().contains("fashion") {
+                "raw Fashion-MNIST pixels, no encoder, not CLIP".into()
+            } else {
+                format!("raw images from {}", self.data_path)
+            };
+        }
         if file.starts_with("wordnet30_supersense40") {
             "WordNet supersense-40 text embeddings, not CLIP".into()
         } else if file.starts_with("fashion_mnist") {
@@ -248,6 +262,22 @@ pub(crate) fn read_csv(path: &Path, notes: &mut Vec<String>) -> Vec<RunRow> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn raw_images_are_named_as_such_without_the_embedding_substitution() {
+        let images = |path: &str| ExperimentData {
+            task_kind: "images".into(),
+            data_path: path.into(),
+            ..Default::default()
+        };
+        let fashion = images("/usr/share/datasets/fashion-mnist");
+        assert!(fashion.has_data_file() && !fashion.is_embeddings());
+        assert_eq!(
+            fashion.data_label(),
+            "raw Fashion-MNIST pixels, no encoder, not CLIP"
+        );
+        assert_eq!(images("/d/mnist").data_label(), "raw images from /d/mnist");
+    }
 
     #[test]
     fn order_puts_e10_after_e9() {
