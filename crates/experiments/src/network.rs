@@ -40,9 +40,11 @@ impl NetworkSpec {
             }
         };
         let d_in = match &backbone {
-            Some(b) => b
-                .out_len()
-                .map_err(|e| Error::Invalid(format!("`model.backbone`: {e}")))?,
+            Some(b) => {
+                check_backbone_memory(cfg, b, crate::memory::available_memory())?;
+                b.out_len()
+                    .map_err(|e| Error::Invalid(format!("`model.backbone`: {e}")))?
+            }
             None => data.d_in(),
         };
         Ok(NetworkSpec {
@@ -91,6 +93,40 @@ impl NetworkSpec {
             None => mlp,
         })
     }
+}
+
+/// Refuses a backbone whose training buffers, for every model of a unit (the warm-up and each
+/// arm keep their own: activations and their gradients for a whole batch) in every unit that
+/// runs at once, would not fit in `available` bytes.
+///
+/// # Errors
+/// [`Error::Invalid`] with the estimate and what to change.
+fn check_backbone_memory(
+    cfg: &ExperimentConfig,
+    b: &BackboneConfig,
+    available: Option<u64>,
+) -> Result<()> {
+    let per_sample = b
+        .activations_per_sample()
+        .map_err(|e| Error::Invalid(format!("`model.backbone`: {e}")))?;
+    let rows = cfg.train.batch_size.div_ceil(64) * 64;
+    let models = cfg.arms.len() + 1;
+    let workers = rayon::current_num_threads();
+    let need = 2.0 * 4.0 * (per_sample * rows * models * workers) as f64;
+    if let Some(avail) = available {
+        if need > avail as f64 {
+            invalid!(
+                "`model.backbone`: training {models} model(s) per unit on {workers} thread(s) \
+                 keeps {:.1} GiB of backbone activations ({per_sample} values per sample, batch \
+                 {}), more than the {:.1} GiB available: lower `train.batch_size`, the \
+                 backbone's channels, or --threads",
+                need / (1u64 << 30) as f64,
+                cfg.train.batch_size,
+                avail as f64 / (1u64 << 30) as f64
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Checks `[model]` against the task and the arms, before any training: a backbone needs an
@@ -143,4 +179,39 @@ pub(crate) fn validate_model(cfg: &ExperimentConfig) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_backbone_that_cannot_fit_in_memory_is_refused_with_the_estimate() {
+        let text = r#"name = "m"
+seeds = [0]
+arms = ["dense", "random"]
+[task]
+kind = "images"
+[model]
+hidden = [8]
+backbone = ["conv 64 3x3 pad 1", "relu", "flatten"]
+[train]
+batch_size = 256
+"#;
+        let cfg = ExperimentConfig::from_table(text.parse().unwrap()).unwrap();
+        let b = BackboneConfig {
+            input: [1, 28, 28],
+            stages: cfg.model.backbone.clone(),
+        };
+        // 64 · 784 values per sample, 256 samples, 3 models, both directions, f32.
+        let need = 2 * 4 * 64 * 784 * 256 * 3;
+        let workers = rayon::current_num_threads() as u64;
+        assert!(check_backbone_memory(&cfg, &b, Some(need as u64 * workers)).is_ok());
+        let e = check_backbone_memory(&cfg, &b, Some(need as u64 * workers - 1)).unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.contains("model.backbone") && msg.contains("50176 values per sample"),
+            "{msg}"
+        );
+    }
 }

@@ -307,6 +307,9 @@ impl Workspace {
             self.bufs.push(ChunkBuf::new(mlp, &self.kernels));
         }
         let scale = 1.0 / loss_terms(y) as f32;
+        if let (Some(k), Some(b)) = (self.bb_kernels.as_mut(), mlp.backbone()) {
+            k.refresh(b);
+        }
         let kernels = &self.kernels;
         let bb_kernels = self.bb_kernels.as_ref();
         let d = x.ncols();

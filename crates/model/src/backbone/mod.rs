@@ -202,6 +202,15 @@ impl BackboneConfig {
         Ok(ops)
     }
 
+    /// Values per sample the stages write, all together: what one sample of a training batch
+    /// keeps in activations (and again in their gradients).
+    ///
+    /// # Errors
+    /// As [`BackboneConfig::compile`].
+    pub fn activations_per_sample(&self) -> Result<usize> {
+        Ok(self.compile()?.iter().map(Op::out_len).sum())
+    }
+
     /// Values per sample the backbone reads (`C·H·W`).
     pub fn in_len(&self) -> usize {
         self.input.iter().product()

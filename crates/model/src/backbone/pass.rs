@@ -3,7 +3,7 @@
 //! after the head's pass of the same chunk; chunks are independent, so the pass is
 //! bit-deterministic whatever the number of threads, as the head's.
 
-use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut1, ArrayViewMut2, Axis, Zip};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, Axis, Zip};
 use rayon::prelude::*;
 
 use super::{Backbone, Op};
@@ -18,6 +18,10 @@ use crate::layer::Layer;
 pub(crate) struct BackboneKernels {
     mask_ids: Vec<u64>,
     convs: Vec<Option<ConvKernel>>,
+    /// `Wᵀ` (`[d_in, out]`, row-major) of every linear stage, as of the last
+    /// [`BackboneKernels::refresh`]: the forward product then runs on the crate's GEMM without
+    /// packing.
+    wt: Vec<Option<Array2<f32>>>,
 }
 
 impl BackboneKernels {
@@ -35,9 +39,28 @@ impl BackboneKernels {
                 convs[*layer] = Some(ConvKernel::new(geom, bb.layers[*layer].mask(), path));
             }
         }
-        BackboneKernels {
+        let wt = bb
+            .layers
+            .iter()
+            .zip(&convs)
+            .map(|(l, c)| c.is_none().then(|| Array2::zeros(l.weight().t().dim())))
+            .collect();
+        let mut k = BackboneKernels {
             mask_ids: bb.layers.iter().map(Layer::mask_id).collect(),
             convs,
+            wt,
+        };
+        k.refresh(bb);
+        k
+    }
+
+    /// Copies the current weights of the linear stages (call before every pass: the weights
+    /// change at every step).
+    pub(crate) fn refresh(&mut self, bb: &Backbone) {
+        for (wt, l) in self.wt.iter_mut().zip(&bb.layers) {
+            if let Some(wt) = wt {
+                wt.assign(&l.weight().t());
+            }
         }
     }
 
@@ -70,6 +93,15 @@ pub(crate) struct BackboneBuf {
 
 impl BackboneBuf {
     pub(crate) fn new(bb: &Backbone) -> Self {
+        Self::with_gradients(bb, true)
+    }
+
+    /// Buffers for inference only: no gradient buffers (half the memory to clear).
+    fn forward_only(bb: &Backbone) -> Self {
+        Self::with_gradients(bb, false)
+    }
+
+    fn with_gradients(bb: &Backbone, gradients: bool) -> Self {
         let ops = bb.ops();
         BackboneBuf {
             xin: Vec::new(),
@@ -79,7 +111,16 @@ impl BackboneBuf {
                 .collect(),
             deltas: ops
                 .iter()
-                .map(|op| vec![0.0; op.out_len() * CHUNK_ROWS])
+                .map(|op| {
+                    vec![
+                        0.0;
+                        if gradients {
+                            op.out_len() * CHUNK_ROWS
+                        } else {
+                            0
+                        }
+                    ]
+                })
                 .collect(),
             argmax: ops
                 .iter()
@@ -99,9 +140,15 @@ impl BackboneBuf {
             gw: bb
                 .layers
                 .iter()
+                .filter(|_| gradients)
                 .map(|l| Array2::zeros(l.weight().dim()))
                 .collect(),
-            gb: bb.layers.iter().map(|l| Array1::zeros(l.d_out())).collect(),
+            gb: bb
+                .layers
+                .iter()
+                .filter(|_| gradients)
+                .map(|l| Array1::zeros(l.d_out()))
+                .collect(),
         }
     }
 
@@ -171,7 +218,13 @@ pub(crate) fn chunk_forward(
                 out: n_out,
                 layer,
                 relu: act,
-            } => linear_forward(&bb.layers[layer], input, rows, d_in, n_out, out, act),
+            } => {
+                let wt = kernels.wt[layer]
+                    .as_ref()
+                    .expect("a linear stage's Wᵀ is kept");
+                let l = &bb.layers[layer];
+                linear_forward(wt.view(), l.bias(), input, rows, (d_in, n_out), out, act);
+            }
             Op::Relu { .. } => out.iter_mut().zip(input).for_each(|(o, &v)| *o = relu(v)),
             Op::Pool { c, h, w } => {
                 let n = out.len();
@@ -274,21 +327,22 @@ pub(crate) fn chunk_backward(
     }
 }
 
-/// `y = x Wᵀ + b` (ReLU if `act`) for a chunk: `x` `[rows, d_in]`, `y` `[rows, out]`.
+/// `y = x Wᵀ + b` (ReLU if `act`) for a chunk: `x` `[rows, d_in]`, `wt` = `Wᵀ` `[d_in, out]`,
+/// `y` `[rows, out]`.
 fn linear_forward(
-    l: &Layer,
+    wt: ArrayView2<'_, f32>,
+    bias: ArrayView1<'_, f32>,
     x: &[f32],
     rows: usize,
-    d_in: usize,
-    out: usize,
+    (d_in, out): (usize, usize),
     y: &mut [f32],
     act: bool,
 ) {
     let xv = ArrayView2::from_shape((rows, d_in), x).expect("sized");
     let mut yv = ArrayViewMut2::from_shape((rows, out), y).expect("sized");
-    mat_mul(xv, l.weight().t(), yv.view_mut());
+    mat_mul(xv, wt, yv.view_mut());
     for mut row in yv.rows_mut() {
-        Zip::from(&mut row).and(l.bias()).for_each(|v, &b| {
+        Zip::from(&mut row).and(bias).for_each(|v, &b| {
             *v = if act { relu(*v + b) } else { *v + b };
         });
     }
@@ -349,7 +403,7 @@ pub(super) fn forward(bb: &Backbone, x: ArrayView2<'_, f32>) -> Array2<f32> {
     let parts: Vec<Array2<f32>> = chunks
         .par_iter()
         .map_init(
-            || BackboneBuf::new(bb),
+            || BackboneBuf::forward_only(bb),
             |buf, xc| {
                 chunk_forward(bb, &kernels, *xc, buf);
                 buf.features(bb, xc.nrows()).to_owned()
