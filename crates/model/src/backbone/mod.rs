@@ -206,7 +206,9 @@ impl BackboneConfig {
     /// keeps in activations (and again in their gradients).
     ///
     /// # Errors
-    /// As [`BackboneConfig::compile`].
+    /// [`Error::Config`] naming the stage that does not fit the shape reaching it: a kernel larger
+    /// than its padded input, pooling a map smaller than 2×2, a convolution or pooling after
+    /// `flatten`, a linear stage before it, a zero-sized input, or no stage that computes.
     pub fn activations_per_sample(&self) -> Result<usize> {
         Ok(self.compile()?.iter().map(Op::out_len).sum())
     }
@@ -219,7 +221,9 @@ impl BackboneConfig {
     /// Features per sample the backbone writes (the head's input width).
     ///
     /// # Errors
-    /// As [`BackboneConfig::compile`].
+    /// [`Error::Config`] naming the stage that does not fit the shape reaching it: a kernel larger
+    /// than its padded input, pooling a map smaller than 2×2, a convolution or pooling after
+    /// `flatten`, a linear stage before it, a zero-sized input, or no stage that computes.
     pub fn out_len(&self) -> Result<usize> {
         let ops = self.compile()?;
         Ok(ops.last().map_or(self.in_len(), Op::out_len))
@@ -230,7 +234,9 @@ impl BackboneConfig {
     /// before biases, as [`crate::MlpConfig::init`].
     ///
     /// # Errors
-    /// As [`BackboneConfig::compile`].
+    /// [`Error::Config`] naming the stage that does not fit the shape reaching it: a kernel larger
+    /// than its padded input, pooling a map smaller than 2×2, a convolution or pooling after
+    /// `flatten`, a linear stage before it, a zero-sized input, or no stage that computes.
     pub fn init<R: Rng + ?Sized>(&self, rng: &mut R) -> Result<Backbone> {
         let ops = self.compile()?;
         let layers = ops
@@ -288,7 +294,8 @@ impl Backbone {
     /// stage (`[out_ch, in_ch·kh·kw]` for a convolution, `[out, in]` for a linear stage).
     ///
     /// # Errors
-    /// As [`BackboneConfig::compile`]; [`Error::Shape`] for a layer of the wrong shape or count.
+    /// [`Error::Config`] for stages that do not fit the input (as [`BackboneConfig::out_len`]);
+    /// [`Error::Shape`] for a layer of the wrong shape or count.
     pub fn new(config: BackboneConfig, layers: Vec<Layer>) -> Result<Self> {
         let ops = config.compile()?;
         let shapes: Vec<(usize, usize)> = ops.iter().filter_map(Op::layer_shape).collect();
