@@ -146,6 +146,11 @@ pub(crate) fn inspect(path: &PathBuf, json: bool) -> Result<()> {
         "nnz": mlp.nnz(),
         "biases": mlp.n_biases(),
         "density_per_layer": mlp.layers().iter().map(|l| l.density()).collect::<Vec<_>>(),
+        "backbone": mlp.backbone().map(|b| serde_json::json!({
+            "input": b.config().input,
+            "stages": b.config().stages,
+            "nnz_per_layer": b.layers().iter().map(|l| l.nnz()).collect::<Vec<_>>(),
+        })),
         "epoch": ck.epoch,
         "step": ck.step,
         "meta": ck.meta,
@@ -162,6 +167,16 @@ pub(crate) fn inspect(path: &PathBuf, json: bool) -> Result<()> {
             mlp.nnz(),
             mlp.n_biases()
         );
+        if let Some(b) = mlp.backbone() {
+            let stages: Vec<String> = b.config().stages.iter().map(|s| s.to_string()).collect();
+            println!(
+                "  backbone    input {:?}: {}",
+                b.config().input,
+                stages.join(", ")
+            );
+            let nnz: Vec<usize> = b.layers().iter().map(|l| l.nnz()).collect();
+            println!("  backbone nnz/layer {nnz:?}");
+        }
         println!("  trained     {} epochs, {} steps", ck.epoch, ck.step);
         for (k, v) in &ck.meta {
             println!("  {:<11} {}", printable(k), printable(v));

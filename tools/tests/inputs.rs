@@ -106,3 +106,57 @@ fn inspect_escapes_control_characters_in_checkpoint_metadata() {
     );
     assert!(!text.lines().any(|l| l.starts_with("  forged")), "{text}");
 }
+
+#[test]
+fn inspect_shows_a_backbone_and_export_writes_its_convolutions() {
+    use rand_chacha::{ChaCha8Rng, rand_core::SeedableRng};
+    let tmp = tempfile::tempdir().unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    let cfg = fpe_model::BackboneConfig {
+        input: [1, 8, 8],
+        stages: [
+            "conv 4 3x3 pad 1",
+            "relu",
+            "maxpool2",
+            "flatten",
+            "linear 6",
+            "relu",
+        ]
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect(),
+    };
+    let bb = cfg.init(&mut rng).unwrap();
+    let mlp = fpe_model::MlpConfig {
+        d_in: 6,
+        hidden: vec![3],
+        d_out: 2,
+    }
+    .init(&mut rng)
+    .unwrap()
+    .with_backbone(bb)
+    .unwrap();
+    let ckpt = tmp.path().join("cnn.ckpt");
+    fpe_model::Checkpoint::of_model(mlp).save(&ckpt).unwrap();
+    let o = ok(run_in(tmp.path(), &["inspect", ckpt.to_str().unwrap()]));
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        text.contains(
+            "backbone    input [1, 8, 8]: conv 4 3x3 pad 1, relu, maxpool2, flatten, linear 6, relu"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("backbone nnz/layer [36, 384]"), "{text}");
+    let npz = tmp.path().join("cnn.npz");
+    let args = [
+        "export",
+        ckpt.to_str().unwrap(),
+        "--npz",
+        npz.to_str().unwrap(),
+    ];
+    ok(run_in(tmp.path(), &args));
+    // A zip whose member names include the convolution's 4-D weight.
+    let bytes = std::fs::read(&npz).unwrap();
+    let has = |name: &str| bytes.windows(name.len()).any(|w| w == name.as_bytes());
+    assert!(has("backbone_weight_0.npy") && has("backbone_stages.npy"));
+}
