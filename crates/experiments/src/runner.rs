@@ -209,7 +209,14 @@ fn fill_row(
     row.hidden = mlp.widths()[1];
     row.alpha = alpha;
     if cfg.metrics.enabled {
-        measure(row, mlp, data, clauses, alpha, cfg.metrics.tau)?;
+        // The metrics group the head's first-layer neurons into parents of α children; a
+        // channel arm widened a backbone layer, not the head.
+        let head_alpha = if matches!(row.arm, Arm::Channel(_)) {
+            1
+        } else {
+            alpha
+        };
+        measure(row, mlp, data, clauses, head_alpha, cfg.metrics.tau)?;
     }
     Ok(())
 }
