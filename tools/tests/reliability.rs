@@ -10,7 +10,7 @@ use std::process::{Command, Output};
 
 mod common;
 
-use common::{csv_without_wall_time, fpe, write_config};
+use common::{csv_fields, csv_without_wall_time, fpe, write_config};
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
@@ -30,25 +30,6 @@ fn fpe_limited(limits: &str, args: &[&str]) -> Output {
         .env("RUST_BACKTRACE", "0")
         .output()
         .unwrap()
-}
-
-/// The fields of one CSV line (RFC 4180 quotes).
-fn csv_fields(line: &str) -> Vec<String> {
-    let (mut fields, mut cur, mut quoted) = (Vec::new(), String::new(), false);
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (c, quoted) {
-            ('"', true) if chars.peek() == Some(&'"') => {
-                cur.push('"');
-                chars.next();
-            }
-            ('"', _) => quoted = !quoted,
-            (',', false) => fields.push(std::mem::take(&mut cur)),
-            _ => cur.push(c),
-        }
-    }
-    fields.push(cur);
-    fields
 }
 
 fn run_fpe(args: &[&str]) -> Output {

@@ -92,14 +92,14 @@ alpha = 2
 pub(crate) fn csv_records(path: &Path) -> Vec<std::collections::BTreeMap<String, String>> {
     let text = std::fs::read_to_string(path).unwrap();
     let mut lines = text.lines();
-    let header = split(lines.next().unwrap());
+    let header = csv_fields(lines.next().unwrap());
     lines
-        .map(|l| header.iter().cloned().zip(split(l)).collect())
+        .map(|l| header.iter().cloned().zip(csv_fields(l)).collect())
         .collect()
 }
 
 /// The fields of one CSV line (RFC 4180 quotes).
-fn split(line: &str) -> Vec<String> {
+pub(crate) fn csv_fields(line: &str) -> Vec<String> {
     let (mut fields, mut cur, mut quoted) = (Vec::new(), String::new(), false);
     let mut chars = line.chars().peekable();
     while let Some(c) = chars.next() {
