@@ -36,7 +36,7 @@ pub fn fit_lockstep<R: Rng + ?Sized>(
 ) -> Vec<Result<Vec<EpochReport>>> {
     let mut none = vec![NoHooks; trainers.len()];
     let mut hooks: Vec<&mut NoHooks> = none.iter_mut().collect();
-    fit_models(trainers, &mut hooks, x, y, epochs, batch_size, rng)
+    fit_lockstep_with(trainers, &mut hooks, x, y, epochs, batch_size, rng)
 }
 
 /// As [`fit_lockstep`], with per-step hooks: model `i` trains with `hooks[i]` exactly as its own
@@ -45,19 +45,6 @@ pub fn fit_lockstep<R: Rng + ?Sized>(
 /// # Panics
 /// If `hooks` and `trainers` differ in length.
 pub fn fit_lockstep_with<R: Rng + ?Sized, H: TrainHooks + ?Sized>(
-    trainers: &mut [&mut Trainer],
-    hooks: &mut [&mut H],
-    x: ArrayView2<'_, f32>,
-    y: TargetsRef<'_>,
-    epochs: usize,
-    batch_size: usize,
-    rng: &mut R,
-) -> Vec<Result<Vec<EpochReport>>> {
-    fit_models(trainers, hooks, x, y, epochs, batch_size, rng)
-}
-
-/// The loop: model `i` trains with `hooks[i]`. One result per model.
-pub(super) fn fit_models<R: Rng + ?Sized, H: TrainHooks + ?Sized>(
     trainers: &mut [&mut Trainer],
     hooks: &mut [&mut H],
     x: ArrayView2<'_, f32>,

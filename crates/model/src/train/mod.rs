@@ -219,7 +219,7 @@ impl Trainer {
         rng: &mut R,
         hooks: &mut H,
     ) -> Result<Vec<EpochReport>> {
-        fit_loop::fit_models(&mut [self], &mut [hooks], x, y, epochs, batch_size, rng)
+        fit_lockstep_with(&mut [self], &mut [hooks], x, y, epochs, batch_size, rng)
             .pop()
             .expect("one result per model")
     }
